@@ -1,0 +1,120 @@
+#include "aegir/task_queue.h"
+
+#include "aegir/php_value.h"
+
+namespace skynet::aegir {
+
+namespace {
+// hosting_task_count_running() counts a task as running for 8 hours after it started.
+constexpr std::int64_t kAegirRunningWindow = 28800;
+}  // namespace
+
+std::vector<QueuedTask> TaskQueue::queued(std::size_t limit) {
+  const auto rows = db_.query(
+      "SELECT t.nid, t.vid, t.rid, t.task_type, n.changed, COALESCE(r.type, '') "
+      "FROM {hosting_task} t "
+      "JOIN {node} n ON n.vid = t.vid "
+      "LEFT JOIN {node} r ON r.nid = t.rid "
+      "WHERE t.task_status = 0 "
+      "ORDER BY n.changed, n.nid LIMIT ?",
+      {static_cast<std::int64_t>(limit)});
+  std::vector<QueuedTask> tasks;
+  tasks.reserve(rows.size());
+  for (const auto& row : rows) {
+    tasks.push_back({row.integer(0), row.integer(1), row.integer(2), row.text(3), row.integer(4), row.text(5)});
+  }
+  return tasks;
+}
+
+std::set<std::int64_t> TaskQueue::processingSites(std::int64_t now) {
+  std::set<std::int64_t> sites;
+  for (const auto& row : db_.query("SELECT DISTINCT t.rid FROM {hosting_task} t "
+                                   "JOIN {node} n ON n.vid = t.vid "
+                                   "WHERE t.task_status = -1 AND t.executed > ?",
+                                   {now - kAegirRunningWindow})) {
+    sites.insert(row.integer(0));
+  }
+  return sites;
+}
+
+std::int64_t TaskQueue::queueDepth() {
+  return db_.queryOne("SELECT COUNT(*) FROM {hosting_task} t JOIN {node} n ON n.vid = t.vid "
+                      "WHERE t.task_status = 0")
+      ->integer(0);
+}
+
+bool TaskQueue::claim(const QueuedTask& task) {
+  return db_.execute("UPDATE {hosting_task} t JOIN {node} n ON n.vid = t.vid "
+                     "SET t.task_status = -1 "
+                     "WHERE t.vid = ? AND t.nid = ? AND t.task_status = 0",
+                     {task.vid, task.nid}) == 1;
+}
+
+TaskState TaskQueue::state(std::int64_t nid) {
+  const auto row = db_.queryOne(
+      "SELECT n.vid, t.task_status, t.executed FROM {node} n "
+      "JOIN {hosting_task} t ON t.vid = n.vid WHERE n.nid = ?",
+      {nid});
+  if (!row) return {};
+  return {true, row->integer(0), static_cast<int>(row->integer(1, kQueued)), row->integer(2)};
+}
+
+bool TaskQueue::release(std::int64_t vid) {
+  return db_.execute("UPDATE {hosting_task} SET task_status = 0 WHERE vid = ? AND task_status = -1", {vid}) == 1;
+}
+
+std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t vid, const std::string& errorCode,
+                                                const std::string& message, std::int64_t now) {
+  db::Transaction transaction(db_);
+  // Lock the row first: a hosting-task finishing at this very moment either finalized already
+  // (and we leave its status alone) or cannot finalize until we commit.
+  const auto current = db_.queryOne("SELECT task_status FROM {hosting_task} WHERE vid = ? FOR UPDATE", {vid});
+  if (!current || current->integer(0, kQueued) != kProcessing) return std::nullopt;
+  db_.execute("INSERT INTO {hosting_task_log} (vid, nid, type, message, error, timestamp) "
+              "VALUES (?, ?, 'error', ?, ?, ?)",
+              {vid, nid, message, errorCode, now});
+  // hosting_task_parse_log(): any error or failed entry means ERROR, else any warning means WARNING.
+  const auto counts = db_.queryOne(
+      "SELECT SUM(type IN ('error', 'failed')), SUM(type = 'warning') FROM {hosting_task_log} WHERE vid = ?",
+      {vid});
+  const int status = counts->integer(0) > 0 ? kError : counts->integer(1) > 0 ? kWarning : kSuccess;
+  db_.execute("UPDATE {hosting_task} SET task_status = ?, "
+              "delta = IF(executed IS NULL OR (delta IS NOT NULL AND delta > 0), delta, GREATEST(? - executed, 0)) "
+              "WHERE vid = ?",
+              {static_cast<std::int64_t>(status), now, vid});
+  transaction.commit();
+  return status;
+}
+
+std::optional<bool> TaskQueue::paused() {
+  const auto row = db_.queryOne("SELECT value FROM {variable} WHERE name = 'hosting_skynet_paused'");
+  if (!row) return false;
+  return serializedTruth(row->text(0));
+}
+
+std::vector<std::string> TaskQueue::missingTables() {
+  static const char* const kTables[] = {"hosting_task", "hosting_task_log", "hosting_task_arguments",
+                                        "node",         "node_revision",    "variable",
+                                        "semaphore"};
+  std::vector<std::string> missing;
+  for (const char* table : kTables) {
+    const auto row = db_.queryOne(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        {db_.prefix() + table});
+    if (row->integer(0) == 0) missing.push_back(db_.prefix() + table);
+  }
+  return missing;
+}
+
+void TaskQueue::ensureIndexes() {
+  // Any index that starts with task_status serves; InnoDB appends the primary key (vid) to it.
+  const auto row = db_.queryOne(
+      "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
+      "AND TABLE_NAME = ? AND COLUMN_NAME = 'task_status' AND SEQ_IN_INDEX = 1",
+      {db_.prefix() + "hosting_task"});
+  if (row->integer(0) == 0) {
+    db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
+  }
+}
+
+}  // namespace skynet::aegir

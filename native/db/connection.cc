@@ -1,0 +1,268 @@
+#include "db/connection.h"
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include <cstring>
+#include <regex>
+
+namespace skynet::db {
+
+namespace {
+
+// The statement's first words, so an error names the query without dumping parameters.
+std::string describe(const std::string& sql) {
+  std::string flat;
+  for (char c : sql) {
+    if (c == '\n' || c == '\t') c = ' ';
+    if (c == ' ' && !flat.empty() && flat.back() == ' ') continue;
+    flat += c;
+  }
+  return flat.size() > 80 ? flat.substr(0, 77) + "..." : flat;
+}
+
+}  // namespace
+
+bool Error::connectionLost() const {
+  return code_ == CR_SERVER_GONE_ERROR || code_ == CR_SERVER_LOST || code_ == CR_CONNECTION_ERROR ||
+         code_ == CR_CONN_HOST_ERROR || code_ == CR_SERVER_LOST_EXTENDED || code_ == ER_SERVER_SHUTDOWN ||
+         code_ == ER_CONNECTION_KILLED || code_ == CR_UNKNOWN_HOST || code_ == CR_COMMANDS_OUT_OF_SYNC ||
+         code_ == ER_QUERY_INTERRUPTED;
+}
+
+bool Error::accessDenied() const {
+  return code_ == ER_ACCESS_DENIED_ERROR || code_ == ER_DBACCESS_DENIED_ERROR;
+}
+
+std::string Row::text(std::size_t i, const std::string& ifNull) const {
+  const auto& column = columns_.at(i);
+  return column ? *column : ifNull;
+}
+
+std::int64_t Row::integer(std::size_t i, std::int64_t ifNull) const {
+  const auto& column = columns_.at(i);
+  if (!column || column->empty()) return ifNull;
+  return std::stoll(*column);
+}
+
+double Row::real(std::size_t i, double ifNull) const {
+  const auto& column = columns_.at(i);
+  if (!column || column->empty()) return ifNull;
+  return std::stod(*column);
+}
+
+// A prepared statement owned by its Connection (RAII over MYSQL_STMT*).
+class Statement {
+ public:
+  Statement(st_mysql* mysql, const std::string& sql) : sql_(sql), stmt_(mysql_stmt_init(mysql)) {
+    if (!stmt_) throw Error("out of memory preparing: " + describe(sql), CR_OUT_OF_MEMORY);
+    if (mysql_stmt_prepare(stmt_, sql.data(), sql.size()) != 0) fail("preparing");
+  }
+  ~Statement() { mysql_stmt_close(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Runs the statement; fills rows when it returns a result set. Returns affected rows.
+  std::uint64_t run(const std::vector<Value>& params, std::vector<Row>* rows) {
+    bindParams(params);
+    if (mysql_stmt_execute(stmt_) != 0) fail("running");
+    MYSQL_RES* meta = mysql_stmt_result_metadata(stmt_);
+    if (!meta) return mysql_stmt_affected_rows(stmt_);
+    const unsigned count = mysql_num_fields(meta);
+    mysql_free_result(meta);
+    fetchAll(count, rows);
+    return 0;
+  }
+
+  std::uint64_t insertId() { return mysql_stmt_insert_id(stmt_); }
+
+ private:
+  [[noreturn]] void fail(const char* doing) {
+    throw Error(std::string("database error ") + doing + " \"" + describe(sql_) + "\": " +
+                    mysql_stmt_error(stmt_),
+                mysql_stmt_errno(stmt_));
+  }
+
+  void bindParams(const std::vector<Value>& params) {
+    if (params.size() != mysql_stmt_param_count(stmt_)) {
+      throw Error("statement \"" + describe(sql_) + "\" expects " +
+                      std::to_string(mysql_stmt_param_count(stmt_)) + " parameters, got " +
+                      std::to_string(params.size()),
+                  0);
+    }
+    if (params.empty()) return;
+    binds_.assign(params.size(), MYSQL_BIND{});
+    integers_.assign(params.size(), 0);
+    reals_.assign(params.size(), 0);
+    lengths_.assign(params.size(), 0);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      MYSQL_BIND& bind = binds_[i];
+      const Value& value = params[i];
+      if (std::holds_alternative<std::nullptr_t>(value)) {
+        bind.buffer_type = MYSQL_TYPE_NULL;
+      } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+        integers_[i] = *integer;
+        bind.buffer_type = MYSQL_TYPE_LONGLONG;
+        bind.buffer = &integers_[i];
+      } else if (const auto* real = std::get_if<double>(&value)) {
+        reals_[i] = *real;
+        bind.buffer_type = MYSQL_TYPE_DOUBLE;
+        bind.buffer = &reals_[i];
+      } else {
+        const std::string& text = std::get<std::string>(value);
+        lengths_[i] = text.size();
+        bind.buffer_type = MYSQL_TYPE_STRING;
+        bind.buffer = const_cast<char*>(text.data());
+        bind.buffer_length = text.size();
+        bind.length = &lengths_[i];
+      }
+    }
+    if (mysql_stmt_bind_param(stmt_, binds_.data()) != 0) fail("binding parameters of");
+  }
+
+  void fetchAll(unsigned count, std::vector<Row>* rows) {
+    constexpr unsigned long kInitial = 256;
+    std::vector<MYSQL_BIND> binds(count, MYSQL_BIND{});
+    std::vector<std::vector<char>> buffers(count, std::vector<char>(kInitial));
+    std::vector<unsigned long> lengths(count, 0);
+    std::vector<my_bool> nulls(count, 0);
+    std::vector<my_bool> errors(count, 0);
+    for (unsigned i = 0; i < count; ++i) {
+      binds[i].buffer_type = MYSQL_TYPE_STRING;
+      binds[i].buffer = buffers[i].data();
+      binds[i].buffer_length = kInitial;
+      binds[i].length = &lengths[i];
+      binds[i].is_null = &nulls[i];
+      binds[i].error = &errors[i];
+    }
+    if (mysql_stmt_bind_result(stmt_, binds.data()) != 0) fail("binding the result of");
+    for (;;) {
+      const int status = mysql_stmt_fetch(stmt_);
+      if (status == MYSQL_NO_DATA) break;
+      if (status == 1) fail("fetching the result of");
+      std::vector<std::optional<std::string>> columns(count);
+      for (unsigned i = 0; i < count; ++i) {
+        if (nulls[i]) continue;
+        if (lengths[i] > kInitial) {
+          // Truncated: fetch the whole column into a buffer of the right size.
+          std::string whole(lengths[i], '\0');
+          MYSQL_BIND column{};
+          column.buffer_type = MYSQL_TYPE_STRING;
+          column.buffer = whole.data();
+          column.buffer_length = lengths[i];
+          if (mysql_stmt_fetch_column(stmt_, &column, i, 0) != 0) fail("fetching a column of");
+          columns[i] = std::move(whole);
+        } else {
+          columns[i] = std::string(buffers[i].data(), lengths[i]);
+        }
+      }
+      if (rows) rows->emplace_back(std::move(columns));
+    }
+    mysql_stmt_free_result(stmt_);
+  }
+
+  std::string sql_;
+  MYSQL_STMT* stmt_;
+  std::vector<MYSQL_BIND> binds_;
+  std::vector<long long> integers_;
+  std::vector<double> reals_;
+  std::vector<unsigned long> lengths_;
+};
+
+Connection::Connection(const ConnectionParams& params) : params_(params) {
+  if (!std::regex_match(params.prefix, std::regex("[A-Za-z0-9_]*"))) {
+    throw Error("the table prefix may hold only letters, digits and _", 0);
+  }
+  handle_ = mysql_init(nullptr);
+  if (!handle_) throw Error("out of memory creating a database connection", CR_OUT_OF_MEMORY);
+  mysql_options(handle_, MYSQL_OPT_CONNECT_TIMEOUT, &params.connectTimeoutSeconds);
+  mysql_options(handle_, MYSQL_OPT_READ_TIMEOUT, &params.readTimeoutSeconds);
+  mysql_options(handle_, MYSQL_OPT_WRITE_TIMEOUT, &params.readTimeoutSeconds);
+  mysql_options(handle_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  const bool viaSocket = !params.socket.empty();
+  const std::string host = viaSocket ? "localhost" : params.host;
+  if (!mysql_real_connect(handle_, host.c_str(), params.user.c_str(), params.password.c_str(),
+                          params.database.c_str(), viaSocket ? 0 : params.port,
+                          viaSocket ? params.socket.c_str() : nullptr, 0)) {
+    const std::string where = viaSocket ? "socket " + params.socket
+                                        : params.host + ":" + std::to_string(params.port);
+    Error error("cannot connect to database '" + params.database + "' as '" + params.user +
+                    "' at " + where + ": " + mysql_error(handle_),
+                mysql_errno(handle_));
+    mysql_close(handle_);
+    handle_ = nullptr;
+    throw error;
+  }
+  execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+}
+
+Connection::~Connection() {
+  statements_.clear();  // statements before their connection
+  if (handle_) mysql_close(handle_);
+}
+
+std::string Connection::expandTables(const std::string& sql) const {
+  std::string out;
+  out.reserve(sql.size() + 32);
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] == '{') {
+      const std::size_t end = sql.find('}', i);
+      if (end != std::string::npos) {
+        out += '`' + params_.prefix + sql.substr(i + 1, end - i - 1) + '`';
+        i = end;
+        continue;
+      }
+    }
+    out += sql[i];
+  }
+  return out;
+}
+
+Statement& Connection::prepare(const std::string& sql) {
+  auto found = statements_.find(sql);
+  if (found != statements_.end()) return *found->second;
+  auto statement = std::make_unique<Statement>(handle_, expandTables(sql));
+  return *statements_.emplace(sql, std::move(statement)).first->second;
+}
+
+std::vector<Row> Connection::query(const std::string& sql, const std::vector<Value>& params) {
+  std::vector<Row> rows;
+  prepare(sql).run(params, &rows);
+  return rows;
+}
+
+std::optional<Row> Connection::queryOne(const std::string& sql, const std::vector<Value>& params) {
+  auto rows = query(sql, params);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::uint64_t Connection::execute(const std::string& sql, const std::vector<Value>& params) {
+  Statement& statement = prepare(sql);
+  const std::uint64_t affected = statement.run(params, nullptr);
+  lastInsertId_ = statement.insertId();
+  return affected;
+}
+
+std::uint64_t Connection::lastInsertId() const { return lastInsertId_; }
+
+Transaction::Transaction(Connection& connection) : connection_(connection) {
+  connection_.execute("START TRANSACTION");
+}
+
+Transaction::~Transaction() {
+  if (done_) return;
+  try {
+    connection_.execute("ROLLBACK");
+  } catch (const Error&) {
+    // The connection is gone; the server rolls back by itself.
+  }
+}
+
+void Transaction::commit() {
+  connection_.execute("COMMIT");
+  done_ = true;
+}
+
+}  // namespace skynet::db

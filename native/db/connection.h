@@ -1,0 +1,114 @@
+// A connection to the hostmaster site's MariaDB/MySQL database through the libmysqlclient API.
+//
+// Contract:
+// - Every query is a prepared statement; parameters are bound, never spliced into SQL text.
+// - Table names are written as {name} and get the configured Drupal table prefix, as Drupal's
+//   own db_query() does, so no other file needs to know the prefix.
+// - Autocommit is on: each poll sees the newest committed rows (a long REPEATABLE READ
+//   transaction would hide new tasks). Use Transaction for multi-statement writes.
+// - Failures throw db::Error with the server's message and the statement's first words; a lost
+//   connection is reported by Error::connectionLost() so callers can reconnect.
+// - Not thread-safe: one connection per thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+struct st_mysql;
+struct st_mysql_stmt;
+
+namespace skynet::db {
+
+struct ConnectionParams {
+  std::string host = "localhost";
+  unsigned port = 3306;
+  std::string socket;  // wins over host/port when set
+  std::string database;
+  std::string user;
+  std::string password;
+  std::string prefix;  // Drupal table prefix
+  unsigned connectTimeoutSeconds = 5;
+  unsigned readTimeoutSeconds = 60;
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(const std::string& message, unsigned code) : std::runtime_error(message), code_(code) {}
+  unsigned code() const { return code_; }
+  // The server went away or could not be reached: reconnecting may help.
+  bool connectionLost() const;
+  // The server refused the user name or password.
+  bool accessDenied() const;
+
+ private:
+  unsigned code_;
+};
+
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+
+// One result row; columns are read as text and converted on demand.
+class Row {
+ public:
+  explicit Row(std::vector<std::optional<std::string>> columns) : columns_(std::move(columns)) {}
+  bool isNull(std::size_t i) const { return !columns_.at(i).has_value(); }
+  std::string text(std::size_t i, const std::string& ifNull = "") const;
+  std::int64_t integer(std::size_t i, std::int64_t ifNull = 0) const;
+  double real(std::size_t i, double ifNull = 0) const;
+  std::size_t size() const { return columns_.size(); }
+
+ private:
+  std::vector<std::optional<std::string>> columns_;
+};
+
+class Statement;
+
+class Connection {
+ public:
+  // Connects or throws Error (never with the password in the message).
+  explicit Connection(const ConnectionParams& params);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  std::vector<Row> query(const std::string& sql, const std::vector<Value>& params = {});
+  std::optional<Row> queryOne(const std::string& sql, const std::vector<Value>& params = {});
+  // Returns the number of affected rows.
+  std::uint64_t execute(const std::string& sql, const std::vector<Value>& params = {});
+  std::uint64_t lastInsertId() const;
+
+  // "{hosting_task}" -> "`<prefix>hosting_task`".
+  std::string expandTables(const std::string& sql) const;
+  const std::string& prefix() const { return params_.prefix; }
+  const std::string& database() const { return params_.database; }
+
+ private:
+  Statement& prepare(const std::string& sql);
+
+  ConnectionParams params_;
+  st_mysql* handle_ = nullptr;
+  std::uint64_t lastInsertId_ = 0;
+  // Prepared once per connection, reused on every poll.
+  std::map<std::string, std::unique_ptr<Statement>> statements_;
+};
+
+// Rolls back unless commit() was called.
+class Transaction {
+ public:
+  explicit Transaction(Connection& connection);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Connection& connection_;
+  bool done_ = false;
+};
+
+}  // namespace skynet::db

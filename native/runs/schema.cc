@@ -1,0 +1,101 @@
+#include "runs/schema.h"
+
+#include <vector>
+
+namespace skynet::runs {
+
+namespace {
+
+// One entry per version; an entry's statements take the database from the version before it.
+// Append new versions, never edit shipped ones.
+const std::vector<std::vector<const char*>> kMigrations = {
+    // 1: workers and runs of Aegir tasks.
+    {
+        "CREATE TABLE IF NOT EXISTS {skynet_worker} ("
+        " id INT UNSIGNED NOT NULL AUTO_INCREMENT,"
+        " host VARCHAR(255) NOT NULL,"
+        " pid INT NOT NULL,"
+        " version VARCHAR(32) NOT NULL DEFAULT '',"
+        " started DOUBLE NOT NULL,"
+        " heartbeat DOUBLE NOT NULL,"
+        " stopped DOUBLE NULL,"
+        " PRIMARY KEY (id), KEY heartbeat (heartbeat)"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        "CREATE TABLE IF NOT EXISTS {skynet_run} ("
+        " id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,"
+        " kind VARCHAR(16) NOT NULL,"
+        " token CHAR(32) NOT NULL,"
+        " task_nid INT UNSIGNED NULL,"
+        " task_vid INT UNSIGNED NULL,"
+        " task_rid INT NULL,"
+        " task_type VARCHAR(64) NULL,"
+        " application_id INT UNSIGNED NULL,"
+        " directory VARCHAR(1024) NOT NULL DEFAULT '',"
+        " command TEXT NOT NULL,"
+        " state VARCHAR(16) NOT NULL,"
+        " schedule DOUBLE NULL,"
+        " started DOUBLE NULL,"
+        " stopped DOUBLE NULL,"
+        " exit_code INT NULL,"
+        " term_signal INT NULL,"
+        " worker_id INT UNSIGNED NULL,"
+        " host VARCHAR(255) NOT NULL DEFAULT '',"
+        " pid INT NULL,"
+        " attempts INT NOT NULL DEFAULT 1,"
+        " message TEXT NULL,"
+        " output_file VARCHAR(1024) NOT NULL DEFAULT '',"
+        " log_tail MEDIUMTEXT NULL,"
+        " PRIMARY KEY (id), UNIQUE KEY token (token), KEY state (state), KEY task_nid (task_nid),"
+        " KEY worker_id (worker_id), KEY stopped (stopped)"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    },
+};
+
+}  // namespace
+
+int schemaVersion(db::Connection& connection) {
+  const auto exists = connection.queryOne(
+      "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+      {connection.prefix() + "skynet_schema"});
+  if (exists->integer(0) == 0) return 0;
+  const auto row = connection.queryOne("SELECT version FROM {skynet_schema} WHERE name = 'skynet'");
+  return row ? static_cast<int>(row->integer(0)) : 0;
+}
+
+void migrate(db::Connection& connection) {
+  // DDL commits implicitly, so a transaction cannot serialize two daemons; a named lock can.
+  const std::string lock = "skynet_schema_" + connection.database() + "_" + connection.prefix();
+  const auto got = connection.queryOne("SELECT GET_LOCK(?, 30)", {lock});
+  if (!got || got->integer(0) != 1) {
+    throw db::Error("timed out waiting for lock " + lock + " to migrate Skynet's tables", 0);
+  }
+  struct Unlock {
+    db::Connection& c;
+    std::string name;
+    ~Unlock() {
+      try {
+        c.query("SELECT RELEASE_LOCK(?)", {name});
+      } catch (const db::Error&) {
+        // the server releases a lost session's locks
+      }
+    }
+  } unlock{connection, lock};
+
+  connection.execute("CREATE TABLE IF NOT EXISTS {skynet_schema} ("
+                     " name VARCHAR(32) NOT NULL, version INT NOT NULL, PRIMARY KEY (name)"
+                     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+  int version = schemaVersion(connection);
+  if (version > kSchemaVersion) {
+    throw db::Error("Skynet's tables are at version " + std::to_string(version) + ", newer than this skynet (" +
+                        std::to_string(kSchemaVersion) + "); install the newer binary",
+                    0);
+  }
+  for (; version < kSchemaVersion; ++version) {
+    for (const char* statement : kMigrations[version]) connection.execute(statement);
+    connection.execute("INSERT INTO {skynet_schema} (name, version) VALUES ('skynet', ?) "
+                       "ON DUPLICATE KEY UPDATE version = VALUES(version)",
+                       {static_cast<std::int64_t>(version + 1)});
+  }
+}
+
+}  // namespace skynet::runs
