@@ -232,7 +232,7 @@ final class Simulator
             'argv' => $this->argv,
             'pid' => getmypid(),
             'ppid' => posix_getppid(),
-            'pgid' => getmypid(),
+            'pgid' => posix_getpgid(0),
             'env' => ['HOME' => $env['HOME'] ?? null, 'USER' => $env['USER'] ?? null, 'PATH' => $env['PATH'] ?? null],
             'env_names' => array_keys($env),
             'time' => time(),

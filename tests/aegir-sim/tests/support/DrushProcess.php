@@ -43,6 +43,8 @@ final class DrushProcess
         while ($this->isRunning()) {
             if (microtime(true) > $deadline) {
                 proc_terminate($this->proc, SIGKILL);
+                proc_close($this->proc);
+                $this->finalStatus = ['signaled' => true, 'termsig' => SIGKILL, 'exitcode' => -1];
                 throw new \RuntimeException("drush (pid $this->pid) still running after {$timeout}s; killed. "
                     . 'stderr: ' . file_get_contents($this->stderrFile));
             }

@@ -20,6 +20,8 @@ abstract class SimulatorTestCase extends TestCase
 
     private static int $databases = 0;
     private int $outputs = 0;
+    /** @var list<DrushProcess> every child started by this test, killed in tearDown if still alive */
+    private array $processes = [];
     protected string $dir;
     protected string $home;
     protected string $dbName;
@@ -38,6 +40,11 @@ abstract class SimulatorTestCase extends TestCase
 
     protected function tearDown(): void
     {
+        foreach ($this->processes as $process) {
+            if ($process->isRunning()) {
+                $process->terminate(SIGKILL);
+            }
+        }
         $this->db->query("DROP DATABASE `$this->dbName`");
         $this->db->close();
         Files::remove($this->dir);
@@ -83,8 +90,8 @@ abstract class SimulatorTestCase extends TestCase
     protected function start(array $args, ?array $command = null, ?array $env = null): DrushProcess
     {
         $n = ++$this->outputs;
-        return new DrushProcess($command ?? array_merge([self::DRUSH], $args), $env ?? $this->childEnv(),
-            "$this->dir/stdout.$n", "$this->dir/stderr.$n");
+        return $this->processes[] = new DrushProcess($command ?? array_merge([self::DRUSH], $args),
+            $env ?? $this->childEnv(), "$this->dir/stdout.$n", "$this->dir/stderr.$n");
     }
 
     protected function drush(string ...$args): DrushResult

@@ -1,0 +1,138 @@
+#include "process/child_process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/sandbox.h"
+
+namespace skynet::process {
+namespace {
+
+class ChildProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::makeTempDir("skynet-child"); }
+  void TearDown() override { testing::runCommand("rm -rf " + dir_); }
+
+  LaunchSpec shell(const std::string& script) {
+    LaunchSpec spec;
+    spec.executable = "/bin/sh";
+    spec.arguments = {"-c", script};
+    spec.environment = {{"HOME", "/home/test"}, {"USER", "test"}, {"PATH", "/usr/bin:/bin"}};
+    spec.outputFile = dir_ + "/out.log";
+    return spec;
+  }
+
+  std::string output() {
+    std::ifstream in(dir_ + "/out.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  std::string dir_;
+};
+
+TEST_F(ChildProcessTest, PassesArgumentsWithoutAShell) {
+  LaunchSpec spec;
+  spec.executable = "/usr/bin/printf";
+  spec.arguments = {"%s|", "a b", "$HOME", "*;rm -rf /"};
+  spec.outputFile = dir_ + "/out.log";
+  auto child = ChildProcess::launch(spec);
+  EXPECT_TRUE(child->wait().succeeded());
+  EXPECT_EQ(output(), "a b|$HOME|*;rm -rf /|");
+}
+
+TEST_F(ChildProcessTest, GivesTheChildOnlyTheEnvironmentItWasGiven) {
+  setenv("SKYNET_SECRET_FOR_TEST", "leak", 1);
+  LaunchSpec spec = shell("");
+  spec.executable = "/usr/bin/env";
+  spec.arguments = {};
+  ChildProcess::launch(spec)->wait();
+  EXPECT_EQ(output(), "HOME=/home/test\nPATH=/usr/bin:/bin\nUSER=test\n");
+}
+
+TEST_F(ChildProcessTest, WritesStdoutAndStderrToTheOutputFile) {
+  auto child = ChildProcess::launch(shell("echo out; echo err >&2; exit 3"));
+  const ExitStatus status = child->wait();
+  EXPECT_EQ(status.exitCode, 3);
+  EXPECT_EQ(status.describe(), "exit code 3");
+  EXPECT_EQ(output(), "out\nerr\n");
+}
+
+TEST_F(ChildProcessTest, RunsInAProcessGroupOfItsOwn) {
+  auto child = ChildProcess::launch(shell("cut -d' ' -f5 /proc/$$/stat"));  // field 5: process group
+  child->wait();
+  EXPECT_EQ(std::stol(output()), static_cast<long>(child->pid()));
+  EXPECT_NE(std::stol(output()), static_cast<long>(getpgrp()));
+}
+
+TEST_F(ChildProcessTest, SignalGroupReachesGrandchildren) {
+  // The grandchild writes its pid, then both sleep; killing the group must end both.
+  auto child = ChildProcess::launch(shell("sleep 300 & echo $! > " + dir_ + "/grandchild; wait"));
+  const std::string pidFile = dir_ + "/grandchild";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string text;
+  while (text.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(pidFile);
+    std::getline(in, text);
+    if (text.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_FALSE(text.empty());
+  const pid_t grandchild = static_cast<pid_t>(std::stol(text));
+  child->signalGroup(SIGTERM);
+  const ExitStatus status = child->wait();
+  EXPECT_EQ(status.signal, SIGTERM);
+  EXPECT_EQ(status.describe(), "signal 15 (Terminated)");
+  // The grandchild was re-parented; poll until it is gone.
+  bool gone = false;
+  while (!gone && std::chrono::steady_clock::now() < deadline) {
+    gone = kill(grandchild, 0) != 0;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone);
+}
+
+TEST_F(ChildProcessTest, PollDoesNotBlockAndReportsTheExit) {
+  auto child = ChildProcess::launch(shell("read line"));  // stdin is /dev/null: ends at once
+  ExitStatus status = child->wait();
+  EXPECT_EQ(status.exitCode, 1);
+  EXPECT_EQ(child->poll()->exitCode, 1);
+  auto sleeper = ChildProcess::launch(shell("sleep 300"));
+  EXPECT_FALSE(sleeper->poll().has_value());
+  sleeper->signalGroup(SIGKILL);
+  EXPECT_EQ(sleeper->wait().signal, SIGKILL);
+}
+
+TEST_F(ChildProcessTest, ReportsAnExecutableThatCannotRun) {
+  LaunchSpec spec = shell("");
+  spec.executable = dir_ + "/missing-drush";
+  try {
+    ChildProcess::launch(spec);
+    FAIL() << "launch should throw";
+  } catch (const LaunchError& error) {
+    EXPECT_EQ(std::string(error.what()), "cannot execute " + dir_ + "/missing-drush: No such file or directory");
+  }
+}
+
+TEST_F(ChildProcessTest, ReportsAnOutputFileThatCannotBeOpened) {
+  LaunchSpec spec = shell("true");
+  spec.outputFile = dir_ + "/no/such/folder/out.log";
+  EXPECT_THROW(ChildProcess::launch(spec), LaunchError);
+}
+
+TEST(FindExecutable, SearchesThePathInOrder) {
+  EXPECT_EQ(findExecutable("sh", "/nonexistent:/bin:/usr/bin"), "/bin/sh");
+  EXPECT_EQ(findExecutable("sh", "/usr/bin:/bin"), "/usr/bin/sh");
+  EXPECT_EQ(findExecutable("no-such-drush", "/usr/bin:/bin"), "");
+  EXPECT_EQ(findExecutable("/bin/sh", ""), "/bin/sh");
+  EXPECT_EQ(findExecutable("/etc/passwd", ""), "");  // not executable
+}
+
+}  // namespace
+}  // namespace skynet::process

@@ -1,0 +1,241 @@
+#include "aegir/task_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "runs/schema.h"
+#include "support/aegir_fixture.h"
+#include "support/sandbox.h"
+
+namespace skynet::aegir {
+namespace {
+
+using testing::AegirFixture;
+using testing::Sandbox;
+
+std::string databaseName() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = std::string("q_") + info->name();
+  return name.substr(0, 60);
+}
+
+class TaskQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    params_ = Sandbox::instance().createDatabase(databaseName());
+    db_ = std::make_unique<db::Connection>(params_);
+    fixture_ = std::make_unique<AegirFixture>(*db_);
+    queue_ = std::make_unique<TaskQueue>(*db_);
+  }
+
+  std::vector<std::int64_t> queuedNids() {
+    std::vector<std::int64_t> nids;
+    for (const auto& task : queue_->queued(100)) nids.push_back(task.nid);
+    return nids;
+  }
+
+  db::ConnectionParams params_;
+  std::unique_ptr<db::Connection> db_;
+  std::unique_ptr<AegirFixture> fixture_;
+  std::unique_ptr<TaskQueue> queue_;
+};
+
+TEST_F(TaskQueueTest, ListsQueuedTasksOldestChangedFirstThenByNid) {
+  const auto late = fixture_->queueTask(10, "verify", "", 1700000300);
+  const auto early = fixture_->queueTask(11, "backup", "", 1700000100);
+  const auto tieA = fixture_->queueTask(12, "verify", "", 1700000200);
+  const auto tieB = fixture_->queueTask(10, "backup", "", 1700000200);
+  EXPECT_EQ(queuedNids(), (std::vector<std::int64_t>{early.nid, tieA.nid, tieB.nid, late.nid}));
+  const auto tasks = queue_->queued(100);
+  EXPECT_EQ(tasks[0].type, "backup");
+  EXPECT_EQ(tasks[0].rid, 11);
+  EXPECT_EQ(tasks[0].vid, early.vid);
+  EXPECT_EQ(tasks[0].targetType, "site");
+}
+
+TEST_F(TaskQueueTest, ConsidersOnlyCurrentRevisions) {
+  // A task hosting-task has taken: the queued revision stays at 0, the current one is at -1.
+  const auto taken = fixture_->queueTask(10, "verify");
+  db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {taken.nid});
+  const auto newVid = static_cast<std::int64_t>(db_->lastInsertId());
+  db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {newVid, taken.nid});
+  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
+               "VALUES (?, ?, 'verify', 10, 1, 1)",
+               {newVid, taken.nid});
+  const auto waiting = fixture_->queueTask(11, "verify");
+  EXPECT_EQ(queuedNids(), std::vector<std::int64_t>{waiting.nid});
+  EXPECT_EQ(queue_->queueDepth(), 1);
+}
+
+TEST_F(TaskQueueTest, ClaimTakesTheQueuedRevisionOnce) {
+  const auto task = fixture_->queueTask(10, "verify");
+  const auto queued = queue_->queued(10).at(0);
+  EXPECT_TRUE(queue_->claim(queued));
+  EXPECT_EQ(fixture_->statusOf(task.vid), kProcessing);
+  EXPECT_FALSE(queue_->claim(queued));
+  EXPECT_TRUE(queuedNids().empty());
+}
+
+TEST_F(TaskQueueTest, ClaimIsAtomicAcrossConnections) {
+  for (int i = 0; i < 20; ++i) fixture_->queueTask(10 + i % 3, "verify");
+  const auto tasks = queue_->queued(100);
+  std::atomic<int> claims{0};
+  std::vector<std::thread> racers;
+  for (int r = 0; r < 4; ++r) {
+    racers.emplace_back([&] {
+      db::Connection own(params_);
+      TaskQueue queue(own);
+      for (const auto& task : tasks) {
+        if (queue.claim(task)) ++claims;
+      }
+    });
+  }
+  for (auto& racer : racers) racer.join();
+  EXPECT_EQ(claims.load(), 20);
+  EXPECT_EQ(fixture_->countWithStatus(kProcessing), 20);
+}
+
+TEST_F(TaskQueueTest, ClaimRefusesARevisionThatIsNoLongerCurrent) {
+  const auto task = fixture_->queueTask(10, "verify");
+  const auto queued = queue_->queued(10).at(0);
+  db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {task.nid});
+  db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {static_cast<std::int64_t>(db_->lastInsertId()), task.nid});
+  EXPECT_FALSE(queue_->claim(queued));
+  EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
+}
+
+TEST_F(TaskQueueTest, ReleaseGivesBackOnlyAClaimedRevision) {
+  const auto task = fixture_->queueTask(10, "verify");
+  EXPECT_FALSE(queue_->release(task.vid));
+  ASSERT_TRUE(queue_->claim(queue_->queued(1).at(0)));
+  EXPECT_TRUE(queue_->release(task.vid));
+  EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
+}
+
+TEST_F(TaskQueueTest, ProcessingSitesIgnoresTasksOlderThanAegirsWindow) {
+  const auto recent = fixture_->queueTask(10, "verify");
+  const auto stale = fixture_->queueTask(11, "verify");
+  db_->execute("UPDATE {hosting_task} SET task_status = -1, executed = ? WHERE vid = ?",
+               {std::int64_t{1700000000}, recent.vid});
+  db_->execute("UPDATE {hosting_task} SET task_status = -1, executed = ? WHERE vid = ?",
+               {std::int64_t{1700000000 - 30000}, stale.vid});
+  EXPECT_EQ(queue_->processingSites(1700000100), std::set<std::int64_t>{10});
+}
+
+TEST_F(TaskQueueTest, FinalizeAbandonedWritesAnErrorEntryAndFailsTheTask) {
+  const auto task = fixture_->queueTask(10, "verify");
+  db_->execute("UPDATE {hosting_task} SET task_status = -1, executed = 1000 WHERE vid = ?", {task.vid});
+  const auto status = queue_->finalizeAbandoned(task.nid, task.vid, "SKYNET_TASK_DIED", "Skynet: died.", 1042);
+  EXPECT_EQ(status, kError);
+  const auto row = fixture_->current(task.nid);
+  EXPECT_EQ(row.status, kError);
+  EXPECT_EQ(row.delta, 42);
+  const auto log = fixture_->log(task.vid);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].type, "error");
+  EXPECT_EQ(log[0].message, "Skynet: died.");
+  EXPECT_EQ(log[0].error, "SKYNET_TASK_DIED");
+}
+
+TEST_F(TaskQueueTest, FinalizeAbandonedLeavesAFinishedTaskAlone) {
+  const auto task = fixture_->queueTask(10, "verify");
+  db_->execute("UPDATE {hosting_task} SET task_status = 1 WHERE vid = ?", {task.vid});
+  EXPECT_FALSE(queue_->finalizeAbandoned(task.nid, task.vid, "X", "m", 1).has_value());
+  EXPECT_EQ(fixture_->statusOf(task.vid), kSuccess);
+  EXPECT_TRUE(fixture_->log(task.vid).empty());
+}
+
+TEST_F(TaskQueueTest, ReadsThePauseVariableInEveryStoredForm) {
+  EXPECT_EQ(queue_->paused(), false);  // absent
+  for (const char* on : {"b:1;", "i:1;", "s:1:\"1\";"}) {
+    fixture_->setVariable("hosting_skynet_paused", on);
+    EXPECT_EQ(queue_->paused(), true) << on;
+  }
+  for (const char* off : {"b:0;", "i:0;", "s:1:\"0\";"}) {
+    fixture_->setVariable("hosting_skynet_paused", off);
+    EXPECT_EQ(queue_->paused(), false) << off;
+  }
+  fixture_->setVariable("hosting_skynet_paused", "garbage");
+  EXPECT_FALSE(queue_->paused().has_value());
+}
+
+TEST_F(TaskQueueTest, ReportsMissingAegirTables) {
+  EXPECT_TRUE(queue_->missingTables().empty());
+  db_->execute("DROP TABLE {hosting_task_log}");
+  EXPECT_EQ(queue_->missingTables(), std::vector<std::string>{"hosting_task_log"});
+}
+
+TEST_F(TaskQueueTest, AddsItsStatusIndexOnceAndOnlyWhenMissing) {
+  queue_->ensureIndexes();
+  queue_->ensureIndexes();
+  const auto indexes = db_->query("SHOW INDEX FROM {hosting_task} WHERE Column_name = 'task_status'");
+  EXPECT_EQ(indexes.size(), 1u);
+}
+
+TEST_F(TaskQueueTest, UsesTheDrupalTablePrefix) {
+  for (const char* table : {"hosting_task", "hosting_task_log", "hosting_task_arguments", "hosting_context", "node",
+                            "node_revision", "variable", "semaphore"}) {
+    db_->execute(std::string("RENAME TABLE `") + table + "` TO `aegir_" + table + "`");
+  }
+  auto params = params_;
+  params.prefix = "aegir_";
+  db::Connection prefixed(params);
+  AegirFixture fixture(prefixed);
+  TaskQueue queue(prefixed);
+  EXPECT_TRUE(queue.missingTables().empty());
+  const auto task = fixture.queueTask(10, "verify");
+  EXPECT_EQ(queue.queued(10).at(0).nid, task.nid);
+  EXPECT_TRUE(queue.claim(queue.queued(10).at(0)));
+  runs::migrate(prefixed);
+  EXPECT_EQ(prefixed.queryOne("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                              "AND TABLE_NAME = 'aegir_skynet_run'")
+                ->integer(0),
+            1);
+}
+
+TEST(Connection, RefusesWrongCredentialsWithoutShowingThePassword) {
+  auto params = Sandbox::instance().createDatabase("q_credentials");
+  params.password = "wrong-password-123";
+  try {
+    db::Connection connection(params);
+    FAIL() << "connected with a wrong password";
+  } catch (const db::Error& error) {
+    EXPECT_TRUE(error.accessDenied());
+    EXPECT_EQ(std::string(error.what()).find("wrong-password-123"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("cannot connect to database 'q_credentials' as 'aegir'"),
+              std::string::npos);
+  }
+}
+
+TEST(Connection, ReadsLongValuesWhole) {
+  auto params = Sandbox::instance().createDatabase("q_long");
+  db::Connection connection(params);
+  const std::string big(100000, 'x');
+  connection.execute("INSERT INTO {variable} (name, value) VALUES ('big', ?)", {big});
+  EXPECT_EQ(connection.queryOne("SELECT value FROM {variable} WHERE name = 'big'")->text(0), big);
+}
+
+TEST(Schema, MigratesOnceAndIsIdempotent) {
+  auto params = Sandbox::instance().createDatabase("q_schema");
+  db::Connection connection(params);
+  EXPECT_EQ(runs::schemaVersion(connection), 0);
+  runs::migrate(connection);
+  EXPECT_EQ(runs::schemaVersion(connection), runs::kSchemaVersion);
+  connection.execute("INSERT INTO {skynet_worker} (host, pid, started, heartbeat) VALUES ('h', 1, 1, 1)");
+  runs::migrate(connection);
+  EXPECT_EQ(runs::schemaVersion(connection), runs::kSchemaVersion);
+  EXPECT_EQ(connection.queryOne("SELECT COUNT(*) FROM {skynet_worker}")->integer(0), 1);
+}
+
+TEST(Schema, RefusesADatabaseFromANewerSkynet) {
+  auto params = Sandbox::instance().createDatabase("q_schema_newer");
+  db::Connection connection(params);
+  runs::migrate(connection);
+  connection.execute("UPDATE {skynet_schema} SET version = 99");
+  EXPECT_THROW(runs::migrate(connection), db::Error);
+}
+
+}  // namespace
+}  // namespace skynet::aegir
