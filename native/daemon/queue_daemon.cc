@@ -153,8 +153,8 @@ bool QueueDaemon::connected() {
       runs::migrate(*connection);
       workerId_ = runs::RunStore(*connection).registerWorker(host_, getpid(), kVersion, now);
       lastHeartbeat_ = now;
-      log_.information(Poco::format("connected to database '%s'; worker %Ld on %s", settings_.database.db,
-                                    static_cast<long long>(workerId_), host_));
+      log_.information(Poco::format("connected to database '%s'; worker %?d on %s", settings_.database.db,
+                                    workerId_, host_));
     } else if (databaseDown_) {
       log_.information("database is reachable again; writing what waited");
     }
@@ -268,8 +268,8 @@ void QueueDaemon::start(const aegir::QueuedTask& task, double now) {
     return;
   }
   const std::int64_t runId = active.runId, pid = active.child->pid();
-  log_.information(Poco::format("%s started: run %Ld, pid %Ld, attempt %d", describe(task),
-                                static_cast<long long>(runId), static_cast<long long>(pid), attempts));
+  log_.information(Poco::format("%s started: run %?d, pid %?d, attempt %d", describe(task),
+                                runId, pid, attempts));
   active_.push_back(std::move(active));
   pending_.push_back([this, runId, pid] { runs::RunStore(*db_).setPid(runId, pid); });
   flushPending();
@@ -370,8 +370,8 @@ void QueueDaemon::recordOutcome(const ActiveTask& active, const process::ExitSta
   if (taken) retries_.erase(task.nid);
   runs::RunStore(*db_).finishRun(active.runId, end);
 
-  const std::string line = Poco::format("%s finished: %s in %s (run %Ld, %s)%s", describe(task), end.state,
-                                        seconds(duration), static_cast<long long>(active.runId), exit.describe(),
+  const std::string line = Poco::format("%s finished: %s in %s (run %?d, %s)%s", describe(task), end.state,
+                                        seconds(duration), active.runId, exit.describe(),
                                         end.message.empty() ? std::string() : ": " + end.message);
   if (end.state == runs::state::kSucceeded) log_.information(line);
   else if (end.state == runs::state::kWarning || end.state == runs::state::kDeferred) log_.warning(line);

@@ -1,0 +1,380 @@
+#include "daemon/queue_daemon.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <mutex>
+#include <thread>
+
+#include "runs/schema.h"
+#include "support/sandbox.h"
+#include "support/test_site.h"
+
+namespace skynet::daemon {
+namespace {
+
+using testing::TestSite;
+using testing::waitUntil;
+
+// Keeps what the daemon logs, for assertions on its messages.
+class LogCapture : public Poco::Channel {
+ public:
+  void log(const Poco::Message& message) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    lines_.push_back(message.getText());
+  }
+  bool contains(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& line : lines_) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  std::string all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string text;
+    for (const auto& line : lines_) text += line + "\n";
+    return text;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+struct RunRow {
+  std::string state;
+  std::int64_t vid = 0, rid = 0, workerId = 0, pid = 0, attempts = 0;
+  std::string type, message, logTail;
+  bool hasExitCode = false;
+  std::int64_t exitCode = 0, signal = 0;
+  double started = 0, stopped = 0;
+};
+
+class QueueDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    site_ = std::make_unique<TestSite>(testing::testDatabaseName("d"));
+    capture_ = new LogCapture;
+    Poco::Logger::get("test-daemon").setChannel(capture_);
+    Poco::Logger::get("test-daemon").setLevel("debug");
+    setenv("HOME", site_->home().c_str(), 1);
+  }
+
+  void TearDown() override {
+    stop();
+    if (HasFailure()) std::cerr << "daemon log:\n" << capture_->all();
+  }
+
+  // Starts the daemon in a thread with the site's configuration plus `config`.
+  void start(const std::string& config = "") {
+    site_->writeConfig(config);
+    daemon_ = std::make_unique<QueueDaemon>(loadSettings(site_->configFile()), Poco::Logger::get("test-daemon"),
+                                            waker_);
+    thread_ = std::thread([this] { exitCode_ = daemon_->run(); });
+  }
+
+  int stop() {
+    if (daemon_) {
+      daemon_->requestStop();
+      thread_.join();
+      daemon_.reset();
+    }
+    return exitCode_;
+  }
+
+  bool finished(std::int64_t nid) {
+    const int status = site_->aegir().current(nid).status;
+    return status != aegir::kQueued && status != aegir::kProcessing;
+  }
+
+  bool allFinished(const std::vector<std::int64_t>& nids) {
+    for (auto nid : nids) {
+      if (!finished(nid)) return false;
+    }
+    return true;
+  }
+
+  // The task's runs; none while the daemon has not yet created its tables.
+  std::vector<RunRow> runsOf(std::int64_t nid) {
+    std::vector<RunRow> rows;
+    if (runs::schemaVersion(site_->db()) == 0) return rows;
+    for (const auto& row : site_->db().query(
+             "SELECT state, task_vid, task_rid, worker_id, pid, attempts, task_type, message, log_tail, exit_code,"
+             " term_signal, started, stopped FROM {skynet_run} WHERE task_nid = ? ORDER BY id",
+             {nid})) {
+      RunRow run;
+      run.state = row.text(0);
+      run.vid = row.integer(1);
+      run.rid = row.integer(2);
+      run.workerId = row.integer(3);
+      run.pid = row.integer(4);
+      run.attempts = row.integer(5);
+      run.type = row.text(6);
+      run.message = row.text(7);
+      run.logTail = row.text(8);
+      run.hasExitCode = !row.isNull(9);
+      run.exitCode = row.integer(9);
+      run.signal = row.integer(10);
+      run.started = row.real(11);
+      run.stopped = row.real(12);
+      rows.push_back(run);
+    }
+    return rows;
+  }
+
+  // The last run of a task once it is recorded as finished.
+  RunRow finalRun(std::int64_t nid) {
+    EXPECT_TRUE(waitUntil([&] {
+      const auto runs = runsOf(nid);
+      return !runs.empty() && runs.back().state != "running";
+    }));
+    const auto runs = runsOf(nid);
+    return runs.empty() ? RunRow{} : runs.back();
+  }
+
+  std::unique_ptr<TestSite> site_;
+  Poco::AutoPtr<LogCapture> capture_;
+  Waker waker_;
+  std::unique_ptr<QueueDaemon> daemon_;
+  std::thread thread_;
+  int exitCode_ = -1;
+};
+
+TEST_F(QueueDaemonTest, RunsEachQueuedTaskExactlyOnceWithTheExactCommandLine) {
+  std::vector<std::int64_t> nids;
+  for (std::int64_t rid : {10, 11, 12}) nids.push_back(site_->aegir().queueTask(rid, "verify").nid);
+  start("[queue]\nconcurrency = 3\n");
+  ASSERT_TRUE(waitUntil([&] { return allFinished(nids); }));
+  ASSERT_TRUE(waitUntil([&] { return finalRun(nids.back()).state == "succeeded"; }));
+  EXPECT_EQ(stop(), 0);
+
+  const auto lines = site_->invocations();
+  ASSERT_EQ(lines.size(), 3u);
+  std::set<std::string> seen;
+  for (const auto& line : lines) {
+    const auto call = Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
+    const auto argv = call->getArray("argv");
+    ASSERT_EQ(argv->size(), 6u);
+    EXPECT_EQ(argv->getElement<std::string>(0), TestSite::drush());
+    EXPECT_EQ(argv->getElement<std::string>(1), "@hostmaster");
+    EXPECT_EQ(argv->getElement<std::string>(2), "hosting-task");
+    seen.insert(argv->getElement<std::string>(3));
+    EXPECT_EQ(argv->getElement<std::string>(4), "--strict=0");
+    EXPECT_EQ(argv->getElement<std::string>(5), "--force");
+    // Its own process group, and only HOME, USER and PATH from the daemon.
+    EXPECT_EQ(call->getValue<int>("pgid"), call->getValue<int>("pid"));
+    const auto names = call->getArray("env_names");
+    std::set<std::string> env;
+    for (unsigned i = 0; i < names->size(); ++i) env.insert(names->getElement<std::string>(i));
+    EXPECT_EQ(env, (std::set<std::string>{"HOME", "USER", "PATH"}));
+    EXPECT_EQ(call->getObject("env")->getValue<std::string>("HOME"), site_->home());
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{std::to_string(nids[0]), std::to_string(nids[1]), std::to_string(nids[2])}));
+  for (auto nid : nids) {
+    EXPECT_EQ(site_->aegir().current(nid).status, aegir::kSuccess);
+    EXPECT_EQ(site_->aegir().revisions(nid), 2);  // the queued one and the one hosting-task saved
+  }
+}
+
+TEST_F(QueueDaemonTest, RunsTasksInQueueOrder) {
+  // Queued in reverse nid order: node.changed decides, not the nid.
+  const auto third = site_->aegir().queueTask(10, "verify", "", 1700000300);
+  const auto second = site_->aegir().queueTask(11, "verify", "", 1700000200);
+  const auto first = site_->aegir().queueTask(12, "verify", "", 1700000100);
+  start();
+  ASSERT_TRUE(waitUntil([&] { return allFinished({first.nid, second.nid, third.nid}); }));
+  stop();
+  const auto lines = site_->invocations();
+  ASSERT_EQ(lines.size(), 3u);
+  std::vector<std::string> order;
+  for (const auto& line : lines) {
+    order.push_back(
+        Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>()->getArray("argv")->getElement<std::string>(3));
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{std::to_string(first.nid), std::to_string(second.nid),
+                                             std::to_string(third.nid)}));
+}
+
+TEST_F(QueueDaemonTest, EverySimulatedOutcomeEndsInTheRightFinalState) {
+  struct Case {
+    std::int64_t rid;
+    const char* behaviour;
+    int status;
+    const char* state;
+  };
+  const std::vector<Case> cases = {
+      {10, "succeed", aegir::kSuccess, "succeeded"}, {11, "fail", aegir::kError, "failed"},
+      {12, "warn", aegir::kWarning, "warning"},      {1, "sleep:0.5", aegir::kSuccess, "succeeded"},
+      {2, "crash", aegir::kError, "failed"},         {3, "flood:3000000", aegir::kSuccess, "succeeded"},
+  };
+  std::vector<std::int64_t> nids;
+  for (const auto& c : cases) nids.push_back(site_->aegir().queueTask(c.rid, "verify", c.behaviour).nid);
+  start("[queue]\nconcurrency = 3\nexclusive =\n");
+  ASSERT_TRUE(waitUntil([&] { return allFinished(nids); }));
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(cases[i].behaviour);
+    EXPECT_EQ(site_->aegir().current(nids[i]).status, cases[i].status);
+    EXPECT_EQ(finalRun(nids[i]).state, cases[i].state);
+  }
+  EXPECT_EQ(site_->aegir().countWithStatus(aegir::kProcessing), 0);
+
+  // The crash: Skynet finished what hosting-task could not, and said why in the task's log.
+  const auto crashed = site_->aegir().current(nids[4]);
+  const auto log = site_->aegir().log(crashed.vid);
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.back().type, "error");
+  EXPECT_EQ(log.back().error, "SKYNET_TASK_DIED");
+  EXPECT_EQ(log.back().message, "Skynet: hosting-task ended with exit code 255 before finishing the task.");
+  const auto crashRun = finalRun(nids[4]);
+  EXPECT_TRUE(crashRun.hasExitCode);
+  EXPECT_EQ(crashRun.exitCode, 255);
+  EXPECT_NE(crashRun.logTail.find("PHP Fatal error"), std::string::npos);
+
+  // The flood: the whole output is in the run's file, the record keeps a bounded tail.
+  const auto floodRun = finalRun(nids[5]);
+  EXPECT_LE(floodRun.logTail.size(), 64u * 1024u);
+  EXPECT_GT(floodRun.logTail.size(), 0u);
+}
+
+TEST_F(QueueDaemonTest, RecordsEachRunWithItsTaskWorkerAndTimes) {
+  const auto task = site_->aegir().queueTask(10, "backup", "fail");
+  start();
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.state, "failed");
+  EXPECT_EQ(run.vid, task.vid);
+  EXPECT_EQ(run.rid, 10);
+  EXPECT_EQ(run.type, "backup");
+  EXPECT_GT(run.workerId, 0);
+  EXPECT_GT(run.pid, 0);
+  EXPECT_EQ(run.attempts, 1);
+  EXPECT_TRUE(run.hasExitCode);
+  EXPECT_EQ(run.exitCode, 1);
+  EXPECT_GE(run.stopped, run.started);
+  EXPECT_GT(run.started, 1700000000.0);
+  const auto worker = site_->db().queryOne("SELECT host, pid FROM {skynet_worker} WHERE id = ?", {run.workerId});
+  ASSERT_TRUE(worker.has_value());
+  EXPECT_EQ(worker->integer(1), getpid());
+}
+
+TEST_F(QueueDaemonTest, KillsAHungTaskAfterItsTimeoutAndFailsIt) {
+  const auto task = site_->aegir().queueTask(10, "migrate", "hang");
+  start("[queue]\nkill_grace = 1\n[task.migrate]\ntimeout = 1\n");
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.state, "timed_out");
+  EXPECT_EQ(run.signal, SIGTERM);
+  const auto current = site_->aegir().current(task.nid);
+  EXPECT_EQ(current.status, aegir::kError);
+  const auto log = site_->aegir().log(current.vid);
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.back().error, "SKYNET_TASK_TIMEOUT");
+  EXPECT_EQ(log.back().message,
+            "Skynet: the task ran longer than its timeout of 1 s and was killed (signal 15 (Terminated)).");
+  EXPECT_TRUE(capture_->contains("timed out after 1 s"));
+}
+
+TEST_F(QueueDaemonTest, RequeuesATaskHostingTaskNeverTookAndRetriesItLater) {
+  const auto task = site_->aegir().queueTask(10, "verify", "exit-early");
+  start();
+  const auto deferred = finalRun(task.nid);
+  EXPECT_EQ(deferred.state, "deferred");
+  EXPECT_NE(deferred.message.find("PROVISION_OVERLOAD"), std::string::npos) << deferred.message;
+  EXPECT_NE(deferred.message.find("next try in 5.0 s"), std::string::npos) << deferred.message;
+  // Back in the queue on the same revision; nothing else touched.
+  EXPECT_EQ(site_->aegir().current(task.nid).vid, task.vid);
+  EXPECT_EQ(site_->aegir().statusOf(task.vid), aegir::kQueued);
+  EXPECT_EQ(site_->aegir().revisions(task.nid), 1);
+
+  // The load goes down: the retry takes it.
+  site_->db().execute("UPDATE {hosting_task_arguments} SET value = 'succeed' WHERE vid = ?", {task.vid});
+  ASSERT_TRUE(waitUntil([&] { return finished(task.nid); }, 30));
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+  const auto retried = finalRun(task.nid);
+  EXPECT_EQ(retried.attempts, 2);
+  EXPECT_EQ(site_->invocations().size(), 2u);
+}
+
+TEST_F(QueueDaemonTest, ClaimsNothingWhilePausedAndResumes) {
+  site_->aegir().setVariable("hosting_skynet_paused", "s:1:\"1\";");
+  const auto task = site_->aegir().queueTask(10, "verify");
+  start();
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("queue paused"); }));
+  EXPECT_EQ(site_->aegir().statusOf(task.vid), aegir::kQueued);
+  EXPECT_TRUE(site_->invocations().empty());
+  site_->aegir().setVariable("hosting_skynet_paused", "b:0;");
+  ASSERT_TRUE(waitUntil([&] { return finished(task.nid); }));
+  EXPECT_TRUE(capture_->contains("queue resumed"));
+}
+
+TEST_F(QueueDaemonTest, PausingLetsRunningTasksFinish) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:1");
+  start();
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  site_->aegir().setVariable("hosting_skynet_paused", "i:1;");
+  ASSERT_TRUE(waitUntil([&] { return finished(task.nid); }));
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+}
+
+TEST_F(QueueDaemonTest, NeverRunsTwoTasksForOneSite) {
+  const auto a = site_->aegir().queueTask(10, "verify", "sleep:0.5", 1700000100);
+  const auto b = site_->aegir().queueTask(10, "backup", "sleep:0.5", 1700000200);
+  const auto other = site_->aegir().queueTask(11, "verify", "sleep:0.5", 1700000300);
+  start("[queue]\nconcurrency = 3\n");
+  ASSERT_TRUE(waitUntil([&] { return allFinished({a.nid, b.nid, other.nid}); }));
+  const auto first = finalRun(a.nid), second = finalRun(b.nid);
+  EXPECT_GE(second.started, first.stopped);
+}
+
+TEST_F(QueueDaemonTest, AdoptModeLeavesRunningTasksAlone) {
+  const auto task = site_->aegir().queueTask(10, "verify", "hang");
+  start("[queue]\nshutdown = adopt\n");
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  const auto pid = static_cast<pid_t>(runsOf(task.nid).back().pid);
+  EXPECT_EQ(stop(), 0);
+  EXPECT_EQ(kill(pid, 0), 0) << "the task's process should outlive the daemon";
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kProcessing);
+  kill(-pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+TEST_F(QueueDaemonTest, DrainModeWaitsForRunningTasks) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:1");
+  start("[queue]\nshutdown = drain\n");
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  EXPECT_EQ(stop(), 0);
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+  EXPECT_EQ(finalRun(task.nid).state, "succeeded");
+}
+
+TEST_F(QueueDaemonTest, KillModeKillsAndFailsRunningTasks) {
+  const auto task = site_->aegir().queueTask(10, "verify", "hang");
+  start("[queue]\nshutdown = kill\nkill_grace = 1\n");
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  EXPECT_EQ(stop(), 0);
+  const auto current = site_->aegir().current(task.nid);
+  EXPECT_EQ(current.status, aegir::kError);
+  EXPECT_EQ(site_->aegir().log(current.vid).back().error, "SKYNET_TASK_KILLED");
+}
+
+TEST_F(QueueDaemonTest, ExclusiveTaskRunsAlone) {
+  const auto platform = site_->aegir().queueTask(4, "verify", "sleep:0.5", 1700000100);
+  const auto siteTask = site_->aegir().queueTask(10, "verify", "sleep:0.5", 1700000200);
+  start("[queue]\nconcurrency = 3\n");
+  ASSERT_TRUE(waitUntil([&] { return allFinished({platform.nid, siteTask.nid}); }));
+  EXPECT_GE(finalRun(siteTask.nid).started, finalRun(platform.nid).stopped);
+}
+
+TEST(RetryDelay, DoublesFromFiveSecondsUpToFiveMinutes) {
+  EXPECT_DOUBLE_EQ(retryDelay(1), 5);
+  EXPECT_DOUBLE_EQ(retryDelay(2), 10);
+  EXPECT_DOUBLE_EQ(retryDelay(3), 20);
+  EXPECT_DOUBLE_EQ(retryDelay(7), 300);
+  EXPECT_DOUBLE_EQ(retryDelay(30), 300);
+}
+
+}  // namespace
+}  // namespace skynet::daemon
