@@ -43,11 +43,11 @@ std::int64_t TaskQueue::queueDepth() {
       ->integer(0);
 }
 
-bool TaskQueue::claim(const QueuedTask& task) {
+bool TaskQueue::claim(const QueuedTask& task, std::int64_t now) {
   return db_.execute("UPDATE {hosting_task} t JOIN {node} n ON n.vid = t.vid "
-                     "SET t.task_status = -1 "
+                     "SET t.task_status = -1, t.executed = ? "
                      "WHERE t.vid = ? AND t.nid = ? AND t.task_status = 0",
-                     {task.vid, task.nid}) == 1;
+                     {now, task.vid, task.nid}) == 1;
 }
 
 TaskState TaskQueue::state(std::int64_t nid) {
@@ -86,9 +86,9 @@ std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t v
   return status;
 }
 
-std::optional<bool> TaskQueue::paused() {
-  const auto row = db_.queryOne("SELECT value FROM {variable} WHERE name = 'hosting_skynet_paused'");
-  if (!row) return false;
+std::optional<bool> TaskQueue::flag(const std::string& variable, bool ifAbsent) {
+  const auto row = db_.queryOne("SELECT value FROM {variable} WHERE name = ?", {variable});
+  if (!row) return ifAbsent;
   return serializedTruth(row->text(0));
 }
 

@@ -50,7 +50,9 @@ class TaskQueue {
 
   // The claim: 0 -> -1 on the queued revision, only while it is still current and queued.
   // Atomic against other daemons and Aegir's runners; true when this call took the task.
-  bool claim(const QueuedTask& task);
+  // It also sets `executed`, so other daemons count the site as busy (processingSites) during
+  // the seconds before hosting-task saves its own revision.
+  bool claim(const QueuedTask& task, std::int64_t now);
   TaskState state(std::int64_t nid);
   // Gives back a claim hosting-task never took (-1 -> 0 on that same revision).
   bool release(std::int64_t vid);
@@ -60,8 +62,13 @@ class TaskQueue {
   std::optional<int> finalizeAbandoned(std::int64_t nid, std::int64_t vid, const std::string& errorCode,
                                        const std::string& message, std::int64_t now);
 
-  // hosting_skynet_paused; nullopt when the stored value is not a serialized scalar.
-  std::optional<bool> paused();
+  // A Drupal variable read as a flag: `ifAbsent` when there is no row, nullopt when the stored
+  // value is not a serialized scalar.
+  std::optional<bool> flag(const std::string& variable, bool ifAbsent);
+  // hosting_skynet_paused (absent: not paused).
+  std::optional<bool> paused() { return flag("hosting_skynet_paused", false); }
+  // hosting_queue_tasks_enabled: Aegir's cron runner takes tasks too (absent: Drupal's default, on).
+  std::optional<bool> cronQueueEnabled() { return flag("hosting_queue_tasks_enabled", true); }
 
   // Aegir tables this database lacks (empty when it is a hostmaster database).
   std::vector<std::string> missingTables();

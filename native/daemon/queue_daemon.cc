@@ -150,6 +150,10 @@ bool QueueDaemon::connected() {
                         0);
       }
       tasks.ensureIndexes();
+      if (tasks.cronQueueEnabled().value_or(true)) {
+        log_.warning("Aegir's cron queue runner is on (hosting_queue_tasks_enabled) and may start tasks too; "
+                     "switch it off: drush @hostmaster vset hosting_queue_tasks_enabled 0");
+      }
       runs::migrate(*connection);
       workerId_ = runs::RunStore(*connection).registerWorker(host_, getpid(), kVersion, now);
       lastHeartbeat_ = now;
@@ -224,7 +228,7 @@ void QueueDaemon::dispatch(double now) {
 void QueueDaemon::start(const aegir::QueuedTask& task, double now) {
   aegir::TaskQueue tasks(*db_);
   runs::RunStore store(*db_);
-  if (!tasks.claim(task)) {
+  if (!tasks.claim(task, static_cast<std::int64_t>(now))) {
     log_.debug(describe(task) + " was taken by another runner");
     return;
   }

@@ -368,6 +368,17 @@ TEST_F(QueueDaemonTest, ExclusiveTaskRunsAlone) {
   EXPECT_GE(finalRun(siteTask.nid).started, finalRun(platform.nid).stopped);
 }
 
+TEST_F(QueueDaemonTest, WarnsWhenAegirsCronRunnerStillTakesTasks) {
+  const auto task = site_->aegir().queueTask(10, "verify");
+  start();
+  ASSERT_TRUE(waitUntil([&] { return finished(task.nid); }));
+  EXPECT_FALSE(capture_->contains("hosting_queue_tasks_enabled"));  // the fixture has it off (b:0;)
+  stop();
+  site_->aegir().setVariable("hosting_queue_tasks_enabled", "i:1;");
+  start();
+  EXPECT_TRUE(waitUntil([&] { return capture_->contains("cron queue runner is on (hosting_queue_tasks_enabled)"); }));
+}
+
 TEST(RetryDelay, DoublesFromFiveSecondsUpToFiveMinutes) {
   EXPECT_DOUBLE_EQ(retryDelay(1), 5);
   EXPECT_DOUBLE_EQ(retryDelay(2), 10);

@@ -72,9 +72,12 @@ TEST_F(TaskQueueTest, ConsidersOnlyCurrentRevisions) {
 TEST_F(TaskQueueTest, ClaimTakesTheQueuedRevisionOnce) {
   const auto task = fixture_->queueTask(10, "verify");
   const auto queued = queue_->queued(10).at(0);
-  EXPECT_TRUE(queue_->claim(queued));
+  EXPECT_TRUE(queue_->claim(queued, 1700000000));
   EXPECT_EQ(fixture_->statusOf(task.vid), kProcessing);
-  EXPECT_FALSE(queue_->claim(queued));
+  EXPECT_EQ(fixture_->current(task.nid).executed, 1700000000);
+  // Another daemon now sees the site as busy, before hosting-task has saved its revision.
+  EXPECT_EQ(queue_->processingSites(1700000010), std::set<std::int64_t>{10});
+  EXPECT_FALSE(queue_->claim(queued, 1700000000));
   EXPECT_TRUE(queuedNids().empty());
 }
 
@@ -88,7 +91,7 @@ TEST_F(TaskQueueTest, ClaimIsAtomicAcrossConnections) {
       db::Connection own(params_);
       TaskQueue queue(own);
       for (const auto& task : tasks) {
-        if (queue.claim(task)) ++claims;
+        if (queue.claim(task, 1700000000)) ++claims;
       }
     });
   }
@@ -102,14 +105,14 @@ TEST_F(TaskQueueTest, ClaimRefusesARevisionThatIsNoLongerCurrent) {
   const auto queued = queue_->queued(10).at(0);
   db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {task.nid});
   db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {static_cast<std::int64_t>(db_->lastInsertId()), task.nid});
-  EXPECT_FALSE(queue_->claim(queued));
+  EXPECT_FALSE(queue_->claim(queued, 1700000000));
   EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
 }
 
 TEST_F(TaskQueueTest, ReleaseGivesBackOnlyAClaimedRevision) {
   const auto task = fixture_->queueTask(10, "verify");
   EXPECT_FALSE(queue_->release(task.vid));
-  ASSERT_TRUE(queue_->claim(queue_->queued(1).at(0)));
+  ASSERT_TRUE(queue_->claim(queue_->queued(1).at(0), 1700000000));
   EXPECT_TRUE(queue_->release(task.vid));
   EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
 }
@@ -187,7 +190,7 @@ TEST_F(TaskQueueTest, UsesTheDrupalTablePrefix) {
   EXPECT_TRUE(queue.missingTables().empty());
   const auto task = fixture.queueTask(10, "verify");
   EXPECT_EQ(queue.queued(10).at(0).nid, task.nid);
-  EXPECT_TRUE(queue.claim(queue.queued(10).at(0)));
+  EXPECT_TRUE(queue.claim(queue.queued(10).at(0), 1700000000));
   runs::migrate(prefixed);
   EXPECT_EQ(prefixed.queryOne("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
                               "AND TABLE_NAME = 'aegir_skynet_run'")
