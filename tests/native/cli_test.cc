@@ -205,6 +205,16 @@ TEST_F(DaemonProcessTest, RunsTasksThenStopsCleanlyOnSigterm) {
   EXPECT_NE(report.output.find(": succeeded in"), std::string::npos) << report.output;
 }
 
+TEST_F(DaemonProcessTest, StopsOnSigintToo) {
+  auto daemon = process::ChildProcess::launch(spec({"queued", conf()}, "daemon.txt"));
+  ASSERT_TRUE(waitUntil([&] { return read("daemon.txt").find("connected to database") != std::string::npos; }))
+      << read("daemon.txt");
+  kill(daemon->pid(), SIGINT);
+  EXPECT_EQ(daemon->wait().exitCode, 0);
+  EXPECT_NE(read("daemon.txt").find("stopping on signal 2"), std::string::npos) << read("daemon.txt");
+  EXPECT_NE(read("daemon.txt").find("] stopped"), std::string::npos) << read("daemon.txt");
+}
+
 TEST_F(DaemonProcessTest, StatusShowsTheLiveWorkerAndRunningTask) {
   const auto task = site_->aegir().queueTask(11, "backup", "hang");
   auto daemon = process::ChildProcess::launch(spec({"queued", conf(), "--set", "queue.shutdown=kill",

@@ -379,6 +379,75 @@ TEST_F(QueueDaemonTest, WarnsWhenAegirsCronRunnerStillTakesTasks) {
   EXPECT_TRUE(waitUntil([&] { return capture_->contains("cron queue runner is on (hosting_queue_tasks_enabled)"); }));
 }
 
+// A MariaDB of the test's own, so it can be stopped and started again under a running daemon.
+class DatabaseOutageTest : public QueueDaemonTest {
+ protected:
+  void SetUp() override {
+    serverDir_ = testing::makeTempDir("skynet-outage");
+    ASSERT_EQ(sandbox("start " + serverDir_ + " --owner-pid " + std::to_string(getpid())), 0);
+    ASSERT_EQ(sandbox("create-db " + serverDir_ + " outage"), 0);
+    db::ConnectionParams params;
+    params.socket = serverDir_ + "/mysqld.sock";
+    params.database = "outage";
+    params.user = "aegir";
+    params.password = "aegir-test-password";
+    site_ = std::make_unique<TestSite>(params, "");
+    capture_ = new LogCapture;
+    Poco::Logger::get("test-daemon").setChannel(capture_);
+    Poco::Logger::get("test-daemon").setLevel("debug");
+    setenv("HOME", site_->home().c_str(), 1);
+  }
+  void TearDown() override {
+    QueueDaemonTest::TearDown();
+    sandbox("stop " + serverDir_);
+  }
+  static int sandbox(const std::string& arguments) {
+    return testing::runCommand(testing::source("tests/support/mariadb-sandbox") + " " + arguments);
+  }
+  std::string serverDir_;
+};
+
+TEST_F(DatabaseOutageTest, KeepsWatchingItsTasksAndWritesTheirOutcomeWhenTheDatabaseIsBack) {
+  const auto task = site_->aegir().queueTask(10, "verify", "hang");
+  start();
+  std::int64_t pid = 0;
+  ASSERT_TRUE(waitUntil([&] {
+    const auto runs = runsOf(task.nid);
+    pid = runs.empty() ? 0 : runs.back().pid;
+    return pid > 0 && site_->aegir().current(task.nid).vid != task.vid;
+  }));
+  ASSERT_EQ(sandbox("halt " + serverDir_), 0);
+  kill(static_cast<pid_t>(-pid), SIGKILL);  // the task dies while nobody can record it
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("retrying with backoff"); }));
+  ASSERT_EQ(sandbox("start " + serverDir_), 0);
+
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("database is reachable again"); }));
+  site_->reconnect();
+  ASSERT_TRUE(waitUntil([&] { return finished(task.nid); }));
+  const auto current = site_->aegir().current(task.nid);
+  EXPECT_EQ(current.status, aegir::kError);
+  EXPECT_EQ(site_->aegir().log(current.vid).back().message,
+            "Skynet: hosting-task ended with signal 9 (Killed) before finishing the task.");
+  EXPECT_EQ(finalRun(task.nid).state, "failed");
+
+  // And it goes on taking tasks.
+  const auto next = site_->aegir().queueTask(11, "verify");
+  ASSERT_TRUE(waitUntil([&] { return finished(next.nid); }));
+  EXPECT_EQ(site_->aegir().current(next.nid).status, aegir::kSuccess);
+}
+
+TEST_F(DatabaseOutageTest, StartsWithoutTheDatabaseAndWaitsForIt) {
+  const auto task = site_->aegir().queueTask(10, "verify");
+  ASSERT_EQ(sandbox("halt " + serverDir_), 0);
+  start();
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("retrying with backoff"); }));
+  EXPECT_TRUE(capture_->contains("cannot connect to database 'outage'"));
+  ASSERT_EQ(sandbox("start " + serverDir_), 0);
+  site_->reconnect();
+  ASSERT_TRUE(waitUntil([&] { return finished(task.nid); }));
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+}
+
 TEST(RetryDelay, DoublesFromFiveSecondsUpToFiveMinutes) {
   EXPECT_DOUBLE_EQ(retryDelay(1), 5);
   EXPECT_DOUBLE_EQ(retryDelay(2), 10);

@@ -10,8 +10,10 @@
 
 namespace skynet::testing {
 
-TestSite::TestSite(const std::string& databaseName, const std::string& config) {
-  params_ = Sandbox::instance().createDatabase(databaseName);
+TestSite::TestSite(const std::string& databaseName, const std::string& config)
+    : TestSite(Sandbox::instance().createDatabase(databaseName), config) {}
+
+TestSite::TestSite(const db::ConnectionParams& params, const std::string& config) : params_(params) {
   dir_ = makeTempDir("skynet-site");
   home_ = dir_ + "/home";
   writeSimulatorHome(home_, params_);
@@ -22,6 +24,12 @@ TestSite::TestSite(const std::string& databaseName, const std::string& config) {
 }
 
 TestSite::~TestSite() { runCommand("rm -rf " + dir_); }
+
+void TestSite::reconnect() {
+  aegir_.reset();
+  db_ = std::make_unique<db::Connection>(params_);
+  aegir_ = std::make_unique<AegirFixture>(*db_);
+}
 
 void TestSite::writeConfig(const std::string& config) {
   std::ofstream(configFile_) << "[database]\nhost = localhost\ndb = " << params_.database

@@ -17,6 +17,8 @@ class TestSite {
  public:
   // `config` is appended to the generated skynet.conf (INI), e.g. "[queue]\nconcurrency = 2\n".
   explicit TestSite(const std::string& databaseName, const std::string& config = "");
+  // The same on a database that exists already (e.g. in a sandbox of the test's own).
+  TestSite(const db::ConnectionParams& params, const std::string& config);
   ~TestSite();
 
   db::Connection& db() { return *db_; }
@@ -25,6 +27,8 @@ class TestSite {
   const std::string& dir() const { return dir_; }
   const std::string& home() const { return home_; }
   const std::string& configFile() const { return configFile_; }
+  // A new connection for the test's own queries (after the server was restarted).
+  void reconnect();
   // Rewrites skynet.conf with other extra lines.
   void writeConfig(const std::string& config);
   std::vector<std::string> invocations() const { return simulatorInvocations(home_); }
