@@ -9,21 +9,25 @@ namespace {
 constexpr std::int64_t kAegirRunningWindow = 28800;
 }  // namespace
 
-std::vector<QueuedTask> TaskQueue::queued(std::size_t limit) {
+std::vector<QueuedTask> TaskQueue::queued(std::size_t limit, std::int64_t fromVid) {
   const auto rows = db_.query(
       "SELECT t.nid, t.vid, t.rid, t.task_type, n.changed, COALESCE(r.type, '') "
       "FROM {hosting_task} t "
       "JOIN {node} n ON n.vid = t.vid "
       "LEFT JOIN {node} r ON r.nid = t.rid "
-      "WHERE t.task_status = 0 "
+      "WHERE t.task_status = 0 AND t.vid >= ? "
       "ORDER BY n.changed, n.nid LIMIT ?",
-      {static_cast<std::int64_t>(limit)});
+      {fromVid, static_cast<std::int64_t>(limit)});
   std::vector<QueuedTask> tasks;
   tasks.reserve(rows.size());
   for (const auto& row : rows) {
     tasks.push_back({row.integer(0), row.integer(1), row.integer(2), row.text(3), row.integer(4), row.text(5)});
   }
   return tasks;
+}
+
+std::int64_t TaskQueue::maxVid() {
+  return db_.queryOne("SELECT COALESCE(MAX(vid), 0) FROM {hosting_task}")->integer(0);
 }
 
 std::set<std::int64_t> TaskQueue::processingSites(std::int64_t now) {

@@ -41,8 +41,11 @@ class TaskQueue {
  public:
   explicit TaskQueue(db::Connection& connection) : db_(connection) {}
 
-  // Queued tasks, oldest first by node.changed, then nid; current revisions only.
-  std::vector<QueuedTask> queued(std::size_t limit);
+  // Queued tasks, oldest first by node.changed, then nid; current revisions only; from
+  // revision `fromVid` on (see daemon/scan_window.h).
+  std::vector<QueuedTask> queued(std::size_t limit, std::int64_t fromVid = 0);
+  // The highest revision in hosting_task (0 when empty).
+  std::int64_t maxVid();
   // Sites (rids) with a task in processing on its current revision, whoever runs it. Rows older
   // than Aegir's own 8-hour window (hosting_task_count_running) count as abandoned, not busy.
   std::set<std::int64_t> processingSites(std::int64_t now);

@@ -207,7 +207,14 @@ void QueueDaemon::dispatch(double now) {
   if (isPaused) return;
 
   scheduler::QueueView view;
-  view.queued = tasks.queued(kCandidateLimit);
+  const std::int64_t maxVid = tasks.maxVid();  // before the poll: a vid it misses is above it
+  const std::int64_t from = scan_.from(now);
+  view.queued = tasks.queued(kCandidateLimit, from);
+  std::vector<std::int64_t> found, own;
+  for (const auto& task : view.queued) found.push_back(task.vid);
+  for (const auto& active : active_) own.push_back(active.task.vid);
+  for (const auto& entry : retries_) own.push_back(entry.second.vid);
+  scan_.update(now, from, view.queued.size() < kCandidateLimit, found, maxVid, own);
   view.busySites = tasks.processingSites(static_cast<std::int64_t>(now));
   view.now = now;
   for (const auto& active : active_) {
@@ -265,7 +272,7 @@ void QueueDaemon::start(const aegir::QueuedTask& task, double now) {
     // Nothing ran: give the task back and try again later.
     tasks.release(task.vid);
     const double delay = retryDelay(attempts);
-    retries_[task.nid] = {attempts, now + delay};
+    retries_[task.nid] = {attempts, now + delay, task.vid};
     const std::string message = std::string(error.what()) + "; queued again, next try in " + seconds(delay);
     log_.error(describe(task) + ": " + message);
     store.finishRun(active.runId, {runs::state::kDeferred, std::nullopt, std::nullopt, now, message, ""});
@@ -337,7 +344,7 @@ void QueueDaemon::recordOutcome(const ActiveTask& active, const process::ExitSta
       // hosting-task never took it: load too high, bootstrap failure, a refused task.
       taken = false;
       const double delay = retryDelay(active.attempts);
-      retries_[task.nid] = {active.attempts, now + delay};
+      retries_[task.nid] = {active.attempts, now + delay, task.vid};
       const std::string reason = lastLine(tail);
       end.state = runs::state::kDeferred;
       end.message = "hosting-task ended with " + exit.describe() + " without taking the task" +

@@ -21,6 +21,7 @@
 
 #include "aegir/task_queue.h"
 #include "config/settings.h"
+#include "daemon/scan_window.h"
 #include "daemon/waker.h"
 #include "db/connection.h"
 #include "process/child_process.h"
@@ -63,6 +64,7 @@ class QueueDaemon {
   struct Retry {
     int attempts = 0;
     double after = 0;
+    std::int64_t vid = 0;  // the revision that went back to the queue
   };
 
   bool connected();
@@ -95,6 +97,7 @@ class QueueDaemon {
 
   std::vector<ActiveTask> active_;
   std::map<std::int64_t, Retry> retries_;  // by task nid
+  ScanWindow scan_;
   // Database work that waits for a connection, oldest first.
   std::deque<std::function<void()>> pending_;
   std::atomic<bool> stop_{false};

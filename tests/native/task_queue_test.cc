@@ -69,6 +69,15 @@ TEST_F(TaskQueueTest, ConsidersOnlyCurrentRevisions) {
   EXPECT_EQ(queue_->queueDepth(), 1);
 }
 
+TEST_F(TaskQueueTest, ListsFromAGivenRevisionOn) {
+  const auto older = fixture_->queueTask(10, "verify", "", 1700000100);
+  const auto newer = fixture_->queueTask(11, "verify", "", 1700000200);
+  EXPECT_EQ(queue_->queued(10, newer.vid).size(), 1u);
+  EXPECT_EQ(queue_->queued(10, newer.vid).at(0).nid, newer.nid);
+  EXPECT_EQ(queue_->queued(10, older.vid).size(), 2u);
+  EXPECT_EQ(queue_->maxVid(), newer.vid);
+}
+
 TEST_F(TaskQueueTest, ClaimTakesTheQueuedRevisionOnce) {
   const auto task = fixture_->queueTask(10, "verify");
   const auto queued = queue_->queued(10).at(0);
