@@ -47,7 +47,8 @@ std::string drushProblem(const Settings& settings) {
   return settings.file + ": queue.drush: '" + settings.queue.drush + "' is not an executable on the PATH (" + path + ")";
 }
 
-int runQueued(const Settings& settings, Poco::Logger& logger, std::ostream& err) {
+int runQueued(const Settings& settings, const std::function<Settings()>& reload, Poco::Logger& logger,
+              std::ostream& err) {
   // Tasks run as the daemon's user, and provision refuses to run as root (PROVISION_IS_ROOT).
   if (geteuid() == 0) {
     err << "skynet: refusing to run as root; run it as the aegir user (supervisor: user=aegir)\n";
@@ -62,6 +63,7 @@ int runQueued(const Settings& settings, Poco::Logger& logger, std::ostream& err)
   daemon::Waker waker;
   daemon::Signals::install(waker);
   daemon::QueueDaemon queue(settings, logger, waker);
+  queue.setReloader(reload);
   return queue.run();
 }
 

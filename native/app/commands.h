@@ -3,6 +3,7 @@
 
 #include <Poco/Logger.h>
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -10,8 +11,10 @@
 
 namespace skynet::app {
 
-// Refuses root, then runs the queue daemon until SIGTERM/SIGINT.
-int runQueued(const Settings& settings, Poco::Logger& logger, std::ostream& err);
+// Refuses root, then runs the queue daemon until SIGTERM/SIGINT; SIGHUP re-reads the
+// configuration with `reload`.
+int runQueued(const Settings& settings, const std::function<Settings()>& reload, Poco::Logger& logger,
+              std::ostream& err);
 // Validates the configuration and the database without starting the loop.
 int runCheck(const Settings& settings, std::ostream& out, std::ostream& err);
 // The queue and the runs, read from the database (works while the daemon runs).

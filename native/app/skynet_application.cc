@@ -113,7 +113,9 @@ int SkynetApplication::main(const std::vector<std::string>& args) {
 
   if (command == "check") return runCheck(settings, std::cout, std::cerr);
   if (command == "status") return runStatus(settings, std::cout, std::cerr);
-  return runQueued(settings, log, std::cerr);
+  const std::string file = settings.file;
+  const auto overrides = overrides_;
+  return runQueued(settings, [file, overrides] { return loadSettings(file, overrides); }, log, std::cerr);
 }
 
 }  // namespace skynet::app

@@ -52,8 +52,15 @@ double retryDelay(int attempts) {
   return std::min(delay, 300.0);
 }
 
-QueueDaemon::QueueDaemon(Settings settings, Poco::Logger& logger, Waker& waker)
-    : settings_(std::move(settings)), log_(logger), waker_(waker) {
+QueueDaemon::QueueDaemon(Settings settings, Poco::Logger& logger, Waker& waker) : log_(logger), waker_(waker) {
+  applySettings(std::move(settings));
+  host_ = Poco::Environment::nodeName();
+}
+
+QueueDaemon::~QueueDaemon() = default;
+
+void QueueDaemon::applySettings(Settings settings) {
+  settings_ = std::move(settings);
   policy_.concurrency = settings_.queue.concurrency;
   policy_.exclusiveTypes = settings_.queue.exclusive;
   // hosting-task runs as the user the daemon runs as (aegir), with that user's HOME and a PATH
@@ -63,10 +70,35 @@ QueueDaemon::QueueDaemon(Settings settings, Poco::Logger& logger, Waker& waker)
   const std::string path = Poco::Environment::get("PATH", "/usr/local/bin:/usr/bin:/bin");
   childEnvironment_ = {{"HOME", home}, {"USER", user ? user->pw_name : Poco::Environment::get("USER", "")}, {"PATH", path}};
   drushPath_ = process::findExecutable(settings_.queue.drush, path);
-  host_ = Poco::Environment::nodeName();
 }
 
-QueueDaemon::~QueueDaemon() = default;
+void QueueDaemon::requestReload() {
+  reload_.store(true);
+  waker_.wake();
+}
+
+// Running tasks keep the timeout they started with; everything else takes the new values at once.
+void QueueDaemon::reload() {
+  if (!reloader_) return;
+  try {
+    Settings fresh = reloader_();
+    const auto& a = fresh.database;
+    const auto& b = settings_.database;
+    const bool otherDatabase = a.host != b.host || a.port != b.port || a.socket != b.socket || a.db != b.db ||
+                               a.user != b.user || a.passwd != b.passwd || a.prefix != b.prefix;
+    applySettings(std::move(fresh));
+    if (otherDatabase && db_) {
+      db_.reset();  // the next turn connects with the new settings
+      reconnectAt_ = 0;
+    }
+    log_.notice(Poco::format("configuration reloaded from %s: concurrency %d, poll every %s, timeout %d s%s",
+                             settings_.file, settings_.queue.concurrency, seconds(settings_.queue.pollInterval),
+                             settings_.queue.timeout,
+                             std::string(otherDatabase ? ", reconnecting to the database" : "")));
+  } catch (const ConfigError& error) {
+    log_.error(std::string("configuration not reloaded, the running one stays: ") + error.what());
+  }
+}
 
 void QueueDaemon::requestStop() {
   stop_.store(true);
@@ -88,6 +120,7 @@ int QueueDaemon::run() {
   double stoppedAt = 0;
   for (;;) {
     double now = wallClock();
+    if (reload_.exchange(false) || Signals::takeReload()) reload();
     if ((stop_.load() || Signals::stopRequested()) && !stopping_) {
       beginShutdown(now);
       stoppedAt = now;

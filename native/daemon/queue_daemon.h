@@ -43,6 +43,10 @@ class QueueDaemon {
   int run();
   // Thread-safe.
   void requestStop();
+  // Thread-safe: re-read the configuration on the next turn of the loop (as SIGHUP does).
+  void requestReload();
+  // How the configuration is read again; without one a reload keeps the settings it has.
+  void setReloader(std::function<Settings()> reloader) { reloader_ = std::move(reloader); }
 
   // How the child is started for a task, for the record and for tests.
   std::vector<std::string> commandFor(std::int64_t nid) const;
@@ -67,6 +71,8 @@ class QueueDaemon {
     std::int64_t vid = 0;  // the revision that went back to the queue
   };
 
+  void applySettings(Settings settings);
+  void reload();
   bool connected();
   void onDatabaseError(const db::Error& error);
   void flushPending();
@@ -101,6 +107,8 @@ class QueueDaemon {
   // Database work that waits for a connection, oldest first.
   std::deque<std::function<void()>> pending_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> reload_{false};
+  std::function<Settings()> reloader_;
   bool stopping_ = false;
 };
 

@@ -205,9 +205,12 @@ TEST_F(DaemonProcessTest, RunsTasksThenStopsCleanlyOnSigterm) {
   EXPECT_NE(report.output.find(": succeeded in"), std::string::npos) << report.output;
 }
 
-TEST_F(DaemonProcessTest, StopsOnSigintToo) {
+TEST_F(DaemonProcessTest, ReloadsOnSighupAndStopsOnSigint) {
   auto daemon = process::ChildProcess::launch(spec({"queued", conf()}, "daemon.txt"));
   ASSERT_TRUE(waitUntil([&] { return read("daemon.txt").find("connected to database") != std::string::npos; }))
+      << read("daemon.txt");
+  kill(daemon->pid(), SIGHUP);  // re-reads the configuration, goes on
+  ASSERT_TRUE(waitUntil([&] { return read("daemon.txt").find("configuration reloaded from") != std::string::npos; }))
       << read("daemon.txt");
   kill(daemon->pid(), SIGINT);
   EXPECT_EQ(daemon->wait().exitCode, 0);

@@ -75,6 +75,7 @@ class QueueDaemonTest : public ::testing::Test {
     site_->writeConfig(config);
     daemon_ = std::make_unique<QueueDaemon>(loadSettings(site_->configFile()), Poco::Logger::get("test-daemon"),
                                             waker_);
+    daemon_->setReloader([this] { return loadSettings(site_->configFile()); });
     thread_ = std::thread([this] { exitCode_ = daemon_->run(); });
   }
 
@@ -446,6 +447,27 @@ TEST_F(DatabaseOutageTest, StartsWithoutTheDatabaseAndWaitsForIt) {
   site_->reconnect();
   ASSERT_TRUE(waitUntil([&] { return finished(task.nid); }));
   EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+}
+
+TEST_F(QueueDaemonTest, ReloadAppliesNewSettingsWithoutDisturbingRunningTasks) {
+  const auto hung = site_->aegir().queueTask(10, "verify", "hang");
+  const auto waiting = site_->aegir().queueTask(11, "verify");
+  start("[queue]\nshutdown = kill\nkill_grace = 1\n");
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(hung.nid).vid != hung.vid; }));
+  EXPECT_EQ(site_->aegir().statusOf(waiting.vid), aegir::kQueued);  // concurrency 1: it waits
+
+  site_->writeConfig("[queue]\nshutdown = kill\nkill_grace = 1\nconcurrency = nope\n");
+  daemon_->requestReload();
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("configuration not reloaded, the running one stays"); }));
+  EXPECT_TRUE(capture_->contains("queue.concurrency: expected a whole number"));
+
+  site_->writeConfig("[queue]\nshutdown = kill\nkill_grace = 1\nconcurrency = 2\n");
+  daemon_->requestReload();
+  ASSERT_TRUE(waitUntil([&] { return finished(waiting.nid); }));
+  EXPECT_TRUE(capture_->contains("configuration reloaded from " + site_->configFile() + ": concurrency 2"));
+  EXPECT_EQ(site_->aegir().current(hung.nid).status, aegir::kProcessing);  // still running
+  EXPECT_EQ(stop(), 0);
+  EXPECT_EQ(site_->aegir().current(hung.nid).status, aegir::kError);
 }
 
 TEST(RetryDelay, DoublesFromFiveSecondsUpToFiveMinutes) {
