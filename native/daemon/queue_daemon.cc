@@ -87,9 +87,12 @@ void QueueDaemon::reload() {
     const bool otherDatabase = a.host != b.host || a.port != b.port || a.socket != b.socket || a.db != b.db ||
                                a.user != b.user || a.passwd != b.passwd || a.prefix != b.prefix;
     applySettings(std::move(fresh));
-    if (otherDatabase && db_) {
-      db_.reset();  // the next turn connects with the new settings
+    if (otherDatabase) {
+      // The next turn connects with the new settings and registers there as a new worker.
+      db_.reset();
       reconnectAt_ = 0;
+      workerId_ = 0;
+      scan_ = ScanWindow();
     }
     log_.notice(Poco::format("configuration reloaded from %s: concurrency %d, poll every %s, timeout %d s%s",
                              settings_.file, settings_.queue.concurrency, seconds(settings_.queue.pollInterval),
