@@ -5,7 +5,6 @@
 #include <Poco/Util/Application.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <iomanip>
 #include <iostream>
 
@@ -15,6 +14,7 @@
 #include "process/child_process.h"
 #include "runs/run_store.h"
 #include "runs/schema.h"
+#include "util/clock.h"
 
 namespace skynet::app {
 
@@ -23,11 +23,6 @@ using Poco::Util::Application;
 namespace {
 
 constexpr double kWorkerAliveWindow = 30.0;  // heartbeats come every 5 s
-
-double now() {
-  using namespace std::chrono;
-  return duration_cast<duration<double>>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string age(double seconds) {
   const long s = static_cast<long>(seconds);
@@ -115,7 +110,7 @@ int runStatus(const Settings& settings, std::ostream& out, std::ostream& err) {
   try {
     db::Connection connection(settings.database.connectionParams());
     aegir::TaskQueue tasks(connection);
-    const double t = now();
+    const double t = unixTime();
     const auto paused = tasks.paused();
     out << "queue: " << tasks.queueDepth() << " queued" << (paused.value_or(false) ? ", paused" : "") << "\n";
     if (runs::schemaVersion(connection) == 0) {

@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <limits>
 
 #include "runs/schema.h"
+#include "util/clock.h"
 #include "version.h"
 
 namespace skynet::daemon {
@@ -25,11 +25,6 @@ constexpr double kHeartbeatEvery = 5.0;
 constexpr double kMaxReconnectDelay = 30.0;
 constexpr double kShutdownFlushLimit = 10.0;
 constexpr std::size_t kLogTailLimit = 64 * 1024;
-
-double wallClock() {
-  using namespace std::chrono;
-  return duration_cast<duration<double>>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string seconds(double value) { return Poco::format("%.1f s", value); }
 
@@ -122,7 +117,7 @@ int QueueDaemon::run() {
                                                                                               : "kill")));
   double stoppedAt = 0;
   for (;;) {
-    double now = wallClock();
+    double now = unixTime();
     if (reload_.exchange(false) || Signals::takeReload()) reload();
     if ((stop_.load() || Signals::stopRequested()) && !stopping_) {
       beginShutdown(now);
@@ -146,10 +141,10 @@ int QueueDaemon::run() {
     }
     if (stopping_) {
       const bool tasksDone = settings_.queue.shutdown == ShutdownMode::Adopt || active_.empty();
-      const bool written = pending_.empty() || wallClock() - stoppedAt > kShutdownFlushLimit;
+      const bool written = pending_.empty() || unixTime() - stoppedAt > kShutdownFlushLimit;
       if (tasksDone && written) break;
     }
-    waker_.wait(nextWake(wallClock()));
+    waker_.wait(nextWake(unixTime()));
   }
   if (!pending_.empty()) {
     log_.error(Poco::format("stopping with %z outcome(s) unwritten: the database is unreachable; "
@@ -158,7 +153,7 @@ int QueueDaemon::run() {
   }
   if (db_ && workerId_) {
     try {
-      runs::RunStore(*db_).stopWorker(workerId_, wallClock());
+      runs::RunStore(*db_).stopWorker(workerId_, unixTime());
     } catch (const db::Error& error) {
       log_.warning(std::string("could not mark this worker stopped: ") + error.what());
     }
@@ -173,7 +168,7 @@ int QueueDaemon::run() {
 
 bool QueueDaemon::connected() {
   if (db_) return true;
-  const double now = wallClock();
+  const double now = unixTime();
   if (now < reconnectAt_) return false;
   try {
     auto connection = std::make_unique<db::Connection>(settings_.database.connectionParams());
@@ -218,7 +213,7 @@ void QueueDaemon::onDatabaseError(const db::Error& error) {
     log_.debug(std::string("database still unavailable: ") + error.what());
   }
   databaseDown_ = true;
-  reconnectAt_ = wallClock() + reconnectDelay_;
+  reconnectAt_ = unixTime() + reconnectDelay_;
   reconnectDelay_ = std::min(reconnectDelay_ * 2, kMaxReconnectDelay);
 }
 

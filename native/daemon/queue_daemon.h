@@ -48,10 +48,10 @@ class QueueDaemon {
   // How the configuration is read again; without one a reload keeps the settings it has.
   void setReloader(std::function<Settings()> reloader) { reloader_ = std::move(reloader); }
 
-  // How the child is started for a task, for the record and for tests.
+ private:
+  // drush's arguments for a task: @hostmaster hosting-task <nid> --strict=0 --force.
   std::vector<std::string> commandFor(std::int64_t nid) const;
 
- private:
   struct ActiveTask {
     aegir::QueuedTask task;
     std::int64_t runId = 0;

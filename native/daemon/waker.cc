@@ -69,10 +69,5 @@ void Signals::install(Waker& waker) {
   signal(SIGPIPE, SIG_IGN);
 }
 
-void Signals::reset() {
-  stop_.store(false);
-  stopSignal_.store(0);
-  reload_.store(false);
-}
 
 }  // namespace skynet::daemon

@@ -32,7 +32,6 @@ class Signals {
   static int stopSignal() { return stopSignal_.load(); }
   // True once per SIGHUP received.
   static bool takeReload() { return reload_.exchange(false); }
-  static void reset();
 
  private:
   static void handle(int signal);

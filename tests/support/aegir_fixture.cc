@@ -1,9 +1,10 @@
 #include "support/aegir_fixture.h"
 
-#include <Poco/File.h>
-
 #include <ctime>
 #include <fstream>
+#include <stdexcept>
+
+#include "support/sandbox.h"
 
 namespace skynet::testing {
 
@@ -69,16 +70,11 @@ std::int64_t AegirFixture::countWithStatus(int status) {
 }
 
 void writeSimulatorHome(const std::string& home, const db::ConnectionParams& params) {
-  const std::string root = home + "/hostmaster-7.x-3.x";
-  Poco::File(home + "/.drush").createDirectories();
-  Poco::File(root + "/sites/aegir.example.com").createDirectories();
-  std::ofstream(home + "/.drush/hostmaster.alias.drushrc.php")
-      << "<?php\n$aliases['hostmaster'] = array('root' => '" << root << "', 'uri' => 'aegir.example.com');\n";
-  std::ofstream(root + "/sites/aegir.example.com/drushrc.php")
-      << "<?php\n$options['db_type'] = 'mysql';\n$options['db_host'] = 'localhost';\n"
-      << "$options['db_port'] = '3306';\n$options['db_name'] = '" << params.database << "';\n"
-      << "$options['db_user'] = '" << params.user << "';\n$options['db_passwd'] = '" << params.password << "';\n"
-      << "$options['db_socket'] = '" << params.socket << "';\n$options['db_prefix'] = '" << params.prefix << "';\n";
+  std::string output;
+  const std::string command = source("tests/aegir-sim/write-home") + " '" + home + "' '" + params.socket + "' '" +
+                              params.database + "' '" + params.user + "' '" + params.password + "' '" +
+                              params.prefix + "'";
+  if (runCommand(command, &output) != 0) throw std::runtime_error("write-home failed: " + output);
 }
 
 std::vector<std::string> simulatorInvocations(const std::string& home) {

@@ -48,7 +48,7 @@ class AegirFixture {
 };
 
 // Writes ~/.drush/hostmaster.alias.drushrc.php and the hostmaster site's drushrc.php under
-// `home`, pointing at `params`, as the Aegir simulator (like drush) reads them.
+// `home`, pointing at `params` (tests/aegir-sim/write-home).
 void writeSimulatorHome(const std::string& home, const db::ConnectionParams& params);
 
 // Lines of the simulator's invocation log under `home` (one JSON object per hosting-task run).
