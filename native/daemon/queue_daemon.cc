@@ -285,7 +285,7 @@ void QueueDaemon::start(const aegir::QueuedTask& task, double now) {
   std::string command = spec.executable;
   for (const auto& argument : spec.arguments) command += " " + argument;
 
-  runs::TaskRunStart record{task.nid, task.vid, task.rid, task.type, command, workerId_, host_, attempts, "", now};
+  runs::TaskRunStart record{task.nid, task.vid, task.rid, task.type, command, workerId_, host_, attempts, now};
   try {
     active.runId = store.startTaskRun(record);
   } catch (const db::Error&) {
@@ -310,10 +310,11 @@ void QueueDaemon::start(const aegir::QueuedTask& task, double now) {
     return;
   }
   const std::int64_t runId = active.runId, pid = active.child->pid();
+  const std::string outputFile = active.outputFile;
   log_.information(Poco::format("%s started: run %?d, pid %?d, attempt %d", describe(task),
                                 runId, pid, attempts));
   active_.push_back(std::move(active));
-  pending_.push_back([this, runId, pid] { runs::RunStore(*db_).setPid(runId, pid); });
+  pending_.push_back([this, runId, pid, outputFile] { runs::RunStore(*db_).setProcess(runId, pid, outputFile); });
   flushPending();
 }
 

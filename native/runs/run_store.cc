@@ -27,15 +27,15 @@ db::Value optionalInt(const std::optional<int>& value) {
 
 std::int64_t RunStore::startTaskRun(const TaskRunStart& start) {
   db_.execute("INSERT INTO {skynet_run} (kind, token, task_nid, task_vid, task_rid, task_type, command, state,"
-              " started, worker_id, host, attempts, output_file) "
-              "VALUES ('task', ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+              " started, worker_id, host, attempts) "
+              "VALUES ('task', ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
               {newToken(), start.nid, start.vid, start.rid, start.type, start.command, start.started,
-               start.workerId, start.host, static_cast<std::int64_t>(start.attempts), start.outputFile});
+               start.workerId, start.host, static_cast<std::int64_t>(start.attempts)});
   return static_cast<std::int64_t>(db_.lastInsertId());
 }
 
-void RunStore::setPid(std::int64_t runId, std::int64_t pid) {
-  db_.execute("UPDATE {skynet_run} SET pid = ? WHERE id = ?", {pid, runId});
+void RunStore::setProcess(std::int64_t runId, std::int64_t pid, const std::string& outputFile) {
+  db_.execute("UPDATE {skynet_run} SET pid = ?, output_file = ? WHERE id = ?", {pid, outputFile, runId});
 }
 
 void RunStore::finishRun(std::int64_t runId, const RunEnd& end) {

@@ -34,7 +34,6 @@ struct TaskRunStart {
   std::int64_t workerId = 0;
   std::string host;
   int attempts = 1;
-  std::string outputFile;
   double started = 0;
 };
 
@@ -77,7 +76,8 @@ class RunStore {
   explicit RunStore(db::Connection& connection) : db_(connection) {}
 
   std::int64_t startTaskRun(const TaskRunStart& start);
-  void setPid(std::int64_t runId, std::int64_t pid);
+  // Once the process runs: its pid and the file its output goes to.
+  void setProcess(std::int64_t runId, std::int64_t pid, const std::string& outputFile);
   void finishRun(std::int64_t runId, const RunEnd& end);
 
   std::int64_t registerWorker(const std::string& host, std::int64_t pid, const std::string& version, double now);

@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "runs/schema.h"
@@ -49,7 +51,7 @@ class LogCapture : public Poco::Channel {
 struct RunRow {
   std::string state;
   std::int64_t vid = 0, rid = 0, workerId = 0, pid = 0, attempts = 0;
-  std::string type, message, logTail;
+  std::string type, message, logTail, outputFile;
   bool hasExitCode = false;
   std::int64_t exitCode = 0, signal = 0;
   double started = 0, stopped = 0;
@@ -106,7 +108,7 @@ class QueueDaemonTest : public ::testing::Test {
     if (runs::schemaVersion(site_->db()) == 0) return rows;
     for (const auto& row : site_->db().query(
              "SELECT state, task_vid, task_rid, worker_id, pid, attempts, task_type, message, log_tail, exit_code,"
-             " term_signal, started, stopped FROM {skynet_run} WHERE task_nid = ? ORDER BY id",
+             " term_signal, started, stopped, output_file FROM {skynet_run} WHERE task_nid = ? ORDER BY id",
              {nid})) {
       RunRow run;
       run.state = row.text(0);
@@ -123,6 +125,7 @@ class QueueDaemonTest : public ::testing::Test {
       run.signal = row.integer(10);
       run.started = row.real(11);
       run.stopped = row.real(12);
+      run.outputFile = row.text(13);
       rows.push_back(run);
     }
     return rows;
@@ -257,6 +260,12 @@ TEST_F(QueueDaemonTest, RecordsEachRunWithItsTaskWorkerAndTimes) {
   EXPECT_EQ(run.exitCode, 1);
   EXPECT_GE(run.stopped, run.started);
   EXPECT_GT(run.started, 1700000000.0);
+  // The task's whole output is in the file the record names.
+  std::ifstream output(run.outputFile);
+  std::stringstream text;
+  text << output.rdbuf();
+  EXPECT_NE(text.str().find("Task starts processing"), std::string::npos) << run.outputFile;
+  EXPECT_NE(run.logTail.find("Task starts processing"), std::string::npos);
   const auto worker = site_->db().queryOne("SELECT host, pid FROM {skynet_worker} WHERE id = ?", {run.workerId});
   ASSERT_TRUE(worker.has_value());
   EXPECT_EQ(worker->integer(1), getpid());

@@ -134,11 +134,14 @@ TEST_F(SettingsTest, ReportsAMissingFile) {
 }
 
 TEST_F(SettingsTest, NeverPutsThePasswordIntoAMessage) {
-  const std::string path = write("skynet.conf", "[database]\nhost = localhost\nuser = u\npasswd = hunter2\n"
-                                                "[queue]\nconcurrency = x\n");
-  const std::string message = errorOf(path);
-  EXPECT_FALSE(message.empty());
-  EXPECT_EQ(message.find("hunter2"), std::string::npos);
+  // Neither for a misspelt password key, nor when the password itself is what is wrong.
+  const std::string misspelt = write("1.conf", "[database]\ndb = a\nuser = u\npassword = hunter2\n");
+  EXPECT_EQ(errorOf(misspelt), misspelt + ": database.password: unknown key");
+  const std::string set = errorOf(write("2.conf", kOriginalIni), {"database.passwd", "database.pass=hunter2"});
+  EXPECT_FALSE(set.empty());
+  EXPECT_EQ(set.find("hunter2"), std::string::npos) << set;
+  const std::string yaml = write("3.yml", "database:\n  db: a\n  user: u\n  passwd: {nested: hunter2}\n");
+  EXPECT_EQ(errorOf(yaml), yaml + ": database.passwd.nested: unknown key");
 }
 
 }  // namespace
