@@ -2,6 +2,7 @@
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
+#include <Poco/File.h>
 #include <Poco/Path.h>
 #include <Poco/String.h>
 #include <Poco/Util/IniFileConfiguration.h>
@@ -25,7 +26,7 @@ namespace {
 using Poco::AutoPtr;
 using Poco::Util::AbstractConfiguration;
 
-enum class Kind { Text, Required, Secret, Port, Count, Seconds, Interval, Bytes, Words, Level, Shutdown, Listen };
+enum class Kind { Text, Required, Secret, Port, Count, Seconds, Interval, Bytes, Words, Level, Shutdown, Listen, TimeZone, Days };
 
 struct KeySpec {
   const char* key;
@@ -50,13 +51,18 @@ const KeySpec kKeys[] = {
     {"queue.kill_grace", "30", Kind::Seconds},
     {"queue.exclusive", "server platform", Kind::Words},
     {"queue.shutdown", "adopt", Kind::Shutdown},
+    {"queue.lost_after", "600", Kind::Seconds},
     {"api.listen", "127.0.0.1:8000", Kind::Listen},
     {"api.admin_key", "", Kind::Secret},
     {"api.max_log_bytes", "1048576", Kind::Bytes},
     {"runs.workdir", "~/config/skynet/exchange", Kind::Text},
     {"runs.concurrency", "2", Kind::Count},
+    {"runs.timeout", "86400", Kind::Seconds},
+    {"runs.timezone", "UTC", Kind::TimeZone},
     {"log.level", "information", Kind::Level},
     {"log.task_output", "~/config/skynet/logs", Kind::Text},
+    {"log.max_output_bytes", "16777216", Kind::Bytes},
+    {"log.keep_days", "30", Kind::Days},
 };
 
 const KeySpec kTaskTimeout = {"task.TYPE.timeout", "", Kind::Seconds};
@@ -95,6 +101,11 @@ bool parseDouble(const std::string& text, double& out) {
   errno = 0;
   out = std::strtod(text.c_str(), &end);
   return errno == 0 && *end == '\0';
+}
+
+bool isZoneFile(const std::string& path) {
+  const Poco::File file(path);
+  return file.exists() && file.isFile();
 }
 
 // Checks one value against its kind; the message names the value except for secrets.
@@ -141,6 +152,19 @@ void validate(const std::string& file, const std::string& key, const KeySpec& sp
     case Kind::Shutdown:
       if (value != "adopt" && value != "drain" && value != "kill") bad("adopt, drain or kill");
       break;
+    case Kind::Days:
+      if (!parseLong(value, number) || number < 1 || number > 36500) bad("a whole number of days from 1 to 36500");
+      break;
+    case Kind::TimeZone: {
+      // A zone of the system's tz database (tzdata), as cron schedules are evaluated in it.
+      const bool wellFormed = !value.empty() && value[0] != '/' && value.find("..") == std::string::npos &&
+                              value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") ==
+                                  std::string::npos;
+      if (!wellFormed || (value != "UTC" && !isZoneFile("/usr/share/zoneinfo/" + value))) {
+        bad("a time zone of the tz database such as UTC or Europe/Zurich");
+      }
+      break;
+    }
     case Kind::Listen: {
       if (value.empty()) break;
       const auto colon = value.rfind(':');
@@ -326,6 +350,7 @@ Settings loadSettings(const std::string& file, const std::vector<std::string>& o
   queue.shutdown = shutdown == "drain" ? ShutdownMode::Drain
                    : shutdown == "kill" ? ShutdownMode::Kill
                                         : ShutdownMode::Adopt;
+  queue.lostAfter = static_cast<int>(integer("queue.lost_after"));
   for (const auto& [key, value] : values) {
     if (findSpec(key) == &kTaskTimeout) {
       queue.taskTimeouts[key.substr(5, key.size() - 5 - 8)] = static_cast<int>(std::stol(value));
@@ -337,8 +362,12 @@ Settings loadSettings(const std::string& file, const std::vector<std::string>& o
   settings.api.maxLogBytes = integer("api.max_log_bytes");
   settings.runs.workdir = expandHome(get("runs.workdir"));
   settings.runs.concurrency = static_cast<int>(integer("runs.concurrency"));
+  settings.runs.timeout = static_cast<int>(integer("runs.timeout"));
+  settings.runs.timezone = get("runs.timezone");
   settings.log.level = get("log.level");
   settings.log.taskOutput = expandHome(get("log.task_output"));
+  settings.log.maxOutputBytes = integer("log.max_output_bytes");
+  settings.log.keepDays = static_cast<int>(integer("log.keep_days"));
   return settings;
 }
 

@@ -48,6 +48,7 @@ struct QueueSettings {
   std::set<std::string> exclusive;
   ShutdownMode shutdown = ShutdownMode::Adopt;
   std::map<std::string, int> taskTimeouts;  // task.TYPE.timeout
+  int lostAfter = 0;  // seconds of stale heartbeat before another host's runs count as lost
 
   // The timeout for one task type, in seconds; 0 = never.
   int timeoutFor(const std::string& taskType) const;
@@ -62,11 +63,15 @@ struct ApiSettings {
 struct RunsSettings {
   std::string workdir;
   int concurrency = 0;
+  int timeout = 0;        // seconds a lackey job may run; 0 = never (per application overridable)
+  std::string timezone;   // zone in which applications' cron schedules are evaluated
 };
 
 struct LogSettings {
   std::string level;
   std::string taskOutput;  // folder of per-run output files
+  long maxOutputBytes = 0; // cap of one run's output file (head and tail kept)
+  int keepDays = 0;        // output files older than this are pruned
 };
 
 struct Settings {

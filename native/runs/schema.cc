@@ -49,6 +49,56 @@ const std::vector<std::vector<const char*>> kMigrations = {
         " KEY worker_id (worker_id), KEY stopped (stopped)"
         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     },
+    // 2: adoption (process identity, timeouts, cancel), cross-daemon locks, lackey's projects and
+    // applications (SPEC 3.3, 3.4, 3.6).
+    {
+        "ALTER TABLE {skynet_run}"
+        " ADD COLUMN proc_start BIGINT UNSIGNED NULL COMMENT 'start time of pid in clock ticks after boot',"
+        " ADD COLUMN boot_id CHAR(36) NOT NULL DEFAULT '' COMMENT 'kernel boot the pid belongs to',"
+        " ADD COLUMN timeout INT NULL COMMENT 'seconds from started; NULL or 0 = never',"
+        " ADD COLUMN queued_at DOUBLE NULL COMMENT 'when the task or job became due (pickup latency)',"
+        " ADD COLUMN cancel_requested DOUBLE NULL,"
+        " ADD COLUMN cancelled_by VARCHAR(255) NULL,"
+        " ADD COLUMN reported_start DOUBLE NULL COMMENT 'ts of the first start report through the API',"
+        " ADD COLUMN reported_stop DOUBLE NULL COMMENT 'ts of the first stop report through the API',"
+        " ADD COLUMN created DOUBLE NULL,"
+        " ADD KEY kind_state_schedule (kind, state, schedule),"
+        " ADD KEY application_id (application_id)",
+        "CREATE TABLE IF NOT EXISTS {skynet_lock} ("
+        " rid INT NOT NULL COMMENT '0: the guard row every claim locks first; else the site held',"
+        " exclusive TINYINT NOT NULL DEFAULT 0 COMMENT '1: a task of an exclusive type holds it',"
+        " run_id BIGINT UNSIGNED NULL,"
+        " worker_id INT UNSIGNED NULL,"
+        " taken DOUBLE NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (rid), KEY run_id (run_id)"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        "INSERT IGNORE INTO {skynet_lock} (rid, exclusive, taken) VALUES (0, 0, 0)",
+        "CREATE TABLE IF NOT EXISTS {skynet_project} ("
+        " id INT UNSIGNED NOT NULL AUTO_INCREMENT,"
+        " name VARCHAR(255) NOT NULL,"
+        " title VARCHAR(255) NOT NULL DEFAULT '',"
+        " description TEXT NULL,"
+        " directory VARCHAR(1024) NOT NULL DEFAULT '',"
+        " created DOUBLE NOT NULL,"
+        " changed DOUBLE NOT NULL,"
+        " PRIMARY KEY (id), UNIQUE KEY name (name)"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        "CREATE TABLE IF NOT EXISTS {skynet_application} ("
+        " id INT UNSIGNED NOT NULL AUTO_INCREMENT,"
+        " project_id INT UNSIGNED NOT NULL,"
+        " name VARCHAR(255) NOT NULL,"
+        " description TEXT NULL,"
+        " directory VARCHAR(1024) NOT NULL DEFAULT '',"
+        " command TEXT NOT NULL,"
+        " timeout INT NULL COMMENT 'seconds; NULL: runs.timeout'," 
+        " allow_parallel TINYINT NOT NULL DEFAULT 0 COMMENT '1: several runs of it may run at once',"
+        " cron VARCHAR(128) NULL COMMENT '5-field cron expression in runs.timezone; NULL: none',"
+        " cron_next DOUBLE NULL COMMENT 'the next slot the daemon creates a run for',"
+        " created DOUBLE NOT NULL,"
+        " changed DOUBLE NOT NULL,"
+        " PRIMARY KEY (id), KEY project_id (project_id), UNIQUE KEY project_name (project_id, name)"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    },
 };
 
 }  // namespace

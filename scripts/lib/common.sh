@@ -9,7 +9,7 @@ SKYNET_PACKAGES=(
   libpoco-dev libyaml-cpp-dev libmariadb-dev googletest libgtest-dev
   mariadb-server mariadb-client
   php-cli php-mysql phpunit
-  supervisor procps util-linux
+  supervisor procps util-linux tzdata
 )
 
 # The daemon refuses to run as root, so tests and the demo run as this user when started as root.

@@ -63,6 +63,22 @@ TEST_F(SettingsTest, AppliesTheDocumentedDefaults) {
   EXPECT_EQ(settings.runs.workdir, "/var/aegir/config/skynet/exchange");
   EXPECT_EQ(settings.log.taskOutput, "/var/aegir/config/skynet/logs");
   EXPECT_EQ(settings.log.level, "information");
+  EXPECT_EQ(settings.log.maxOutputBytes, 16777216);
+  EXPECT_EQ(settings.log.keepDays, 30);
+  EXPECT_EQ(settings.runs.timeout, 86400);
+  EXPECT_EQ(settings.runs.timezone, "UTC");
+  EXPECT_EQ(settings.queue.lostAfter, 600);
+}
+
+TEST_F(SettingsTest, RejectsATimeZoneTheTzDatabaseDoesNotKnow) {
+  const std::string base = kOriginalIni;
+  EXPECT_NE(errorOf(write("tz1.conf", base + "[runs]\ntimezone = Mars/Olympus\n"))
+                .find("runs.timezone: expected a time zone of the tz database"),
+            std::string::npos);
+  EXPECT_NE(errorOf(write("tz2.conf", base + "[runs]\ntimezone = ../../etc/passwd\n")).find("runs.timezone: expected"),
+            std::string::npos);
+  EXPECT_NE(errorOf(write("days.conf", base + "[log]\nkeep_days = 0\n")).find("log.keep_days: expected"),
+            std::string::npos);
 }
 
 TEST_F(SettingsTest, YamlAndIniMeanTheSameKeys) {
