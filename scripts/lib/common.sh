@@ -10,6 +10,7 @@ SKYNET_PACKAGES=(
   mariadb-server mariadb-client
   php-cli php-mysql phpunit
   supervisor procps util-linux tzdata
+  libjs-bootstrap5 chromium chromium-driver python3-selenium
 )
 
 # The daemon refuses to run as root, so tests and the demo run as this user when started as root.
