@@ -6,10 +6,11 @@ SKYNET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # What building, testing and the demo need, all from Debian 12's archive.
 SKYNET_PACKAGES=(
   cmake g++ make pkg-config
-  libpoco-dev libyaml-cpp-dev libmariadb-dev googletest libgtest-dev
+  libpoco-dev libyaml-cpp-dev libmariadb-dev libhowardhinnant-date-dev googletest libgtest-dev
   mariadb-server mariadb-client
   php-cli php-mysql phpunit
   supervisor procps util-linux tzdata
+  libjs-bootstrap5 chromium chromium-driver python3-selenium
   prometheus curl
 )
 
