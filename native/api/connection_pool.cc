@@ -22,6 +22,12 @@ ConnectionPool::Lease ConnectionPool::acquire() {
   return Lease(*this, std::make_unique<db::Connection>(params_));
 }
 
+void ConnectionPool::discardIdle() {
+  std::vector<std::unique_ptr<db::Connection>> stale;
+  std::lock_guard<std::mutex> lock(mutex_);
+  stale.swap(idle_);
+}
+
 void ConnectionPool::giveBack(std::unique_ptr<db::Connection> connection) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (idle_.size() < capacity_) idle_.push_back(std::move(connection));

@@ -27,8 +27,6 @@ class ConnectionPool {
     ~Lease();
     db::Connection& operator*() { return *connection_; }
     db::Connection* operator->() { return connection_.get(); }
-    // The connection is not to be reused (the server went away mid-request).
-    void discard() { connection_.reset(); }
 
    private:
     ConnectionPool* pool_;
@@ -37,6 +35,8 @@ class ConnectionPool {
 
   // An idle connection, or a new one; throws db::Error when the database cannot be reached.
   Lease acquire();
+  // Drops the idle connections: after a lost connection the others are likely stale too.
+  void discardIdle();
 
  private:
   void giveBack(std::unique_ptr<db::Connection> connection);

@@ -6,7 +6,7 @@
 #include <regex>
 #include <stdexcept>
 
-#include "util/time_zone.h"
+#include <date/tz.h>
 
 namespace skynet::api {
 
@@ -63,7 +63,7 @@ std::string isoUtc(double epoch) {
   const std::time_t seconds = static_cast<std::time_t>(std::floor(epoch));
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char text[32];
+  char text[80];  // room for any int the compiler imagines; the real text is 20 bytes
   std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec);
   return text;
@@ -121,10 +121,12 @@ TimeReading parseTime(const std::string& text, const std::string& zone) {
   if (offset) {
     utc = *wallClock - *offset;
   } else {
+    // A wall-clock time in a DST gap is read as the gap's end; a repeated hour as its first pass.
     try {
-      utc = TimeZone::find(zone)->toUtc(*wallClock);
+      const date::local_seconds local{std::chrono::seconds{*wallClock}};
+      utc = date::locate_zone(zone)->to_sys(local, date::choose::earliest).time_since_epoch().count();
     } catch (const std::runtime_error& e) {
-      return {std::nullopt, e.what()};
+      return {std::nullopt, std::string("time zone ") + zone + ": " + e.what()};
     }
   }
   const double epoch = static_cast<double>(utc) + fraction;
