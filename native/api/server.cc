@@ -72,6 +72,8 @@ std::optional<Refusal> readBody(HTTPServerRequest& http, std::size_t cap, std::s
       http.getContentLength64() > static_cast<Poco::Int64>(cap)) {
     return Refusal{413, tooLarge, true};
   }
+  // Without a length or chunks a request has no body (RFC 9112 6.3); Poco would read to EOF.
+  if (!http.getChunkedTransferEncoding() && !http.hasContentLength()) return std::nullopt;
   std::istream& in = http.stream();
   char buffer[16384];
   while (in) {
