@@ -702,6 +702,14 @@ TEST_F(ApiTest, AWakeFromLoopbackIsAcceptedAndReachesTheDaemon) {
   EXPECT_EQ(reply.status, 202);
   EXPECT_EQ(reply.object()->getValue<std::string>("status"), "ok");
   EXPECT_EQ(link_.wakes.load(), wakes + 1);
+  // As a shell would send it: a POST with no body and no Content-Length is answered at once.
+  std::string output;
+  ASSERT_EQ(testing::runCommand("curl -s -m 30 -w ' %{http_code}' -X POST http://127.0.0.1:" + std::to_string(port_) +
+                                    "/api/wake",
+                                &output),
+            0);
+  EXPECT_EQ(output, "{\"status\":\"ok\"} 202");
+  EXPECT_EQ(link_.wakes.load(), wakes + 2);
   EXPECT_EQ(get("/api/wake").status, 405);
 }
 
