@@ -53,6 +53,15 @@ std::string sanitize(const std::string& text) {
   return out;
 }
 
+bool isValid(const std::string& text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = sequenceLength(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
 std::string tail(const std::string& text, std::size_t maxBytes) {
   if (text.size() <= maxBytes) return text;
   std::size_t start = text.size() - maxBytes;

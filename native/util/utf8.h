@@ -12,6 +12,9 @@ namespace skynet::utf8 {
 // surrogates and code points above U+10FFFF count as invalid) replaced by U+FFFD.
 std::string sanitize(const std::string& text);
 
+// True when `text` is valid UTF-8 as sanitize() reads it.
+bool isValid(const std::string& text);
+
 // The longest end of the valid UTF-8 `text` that fits in `maxBytes`, starting on a character
 // boundary.
 std::string tail(const std::string& text, std::size_t maxBytes);

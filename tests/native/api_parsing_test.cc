@@ -166,6 +166,8 @@ TEST(Utf8, ReplacesInvalidBytesAndKeepsTheTailOnACharacterBoundary) {
   EXPECT_EQ(utf8::sanitize("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");     // overlong '/'
   EXPECT_EQ(utf8::sanitize("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
   EXPECT_EQ(utf8::sanitize("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");     // cut short
+  EXPECT_TRUE(utf8::isValid("ok \xC3\xA9"));
+  EXPECT_FALSE(utf8::isValid("a\xFF"));
   const std::string euros = "\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC";     // three 3-byte characters
   EXPECT_EQ(utf8::tail(euros, 7), "\xE2\x82\xAC\xE2\x82\xAC");
   EXPECT_EQ(utf8::tail(euros, 2), "");
