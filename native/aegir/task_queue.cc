@@ -124,7 +124,11 @@ void TaskQueue::ensureIndexes() {
       "AND TABLE_NAME = ? AND COLUMN_NAME = 'task_status' AND SEQ_IN_INDEX = 1",
       {db_.prefix() + "hosting_task"});
   if (row->integer(0) == 0) {
-    db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
+    try {
+      db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
+    } catch (const db::Error& error) {
+      if (error.code() != 1061) throw;  // ER_DUP_KEYNAME: another daemon added it a moment ago
+    }
   }
 }
 

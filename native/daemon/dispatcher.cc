@@ -24,7 +24,7 @@ namespace {
 
 constexpr std::size_t kCandidateLimit = 200;
 constexpr double kHeartbeatEvery = 5.0;
-constexpr double kRecoverEvery = 30.0;
+constexpr double kRecoverEvery = 10.0;
 // A worker on this host whose heartbeat is older than this is dead even if its pid runs (reused).
 constexpr double kLocalWorkerStale = 60.0;
 constexpr double kMaxReconnectDelay = 30.0;
@@ -71,7 +71,8 @@ double retryDelay(int attempts) {
 }
 
 Dispatcher::Dispatcher(Settings settings, Poco::Logger& logger, Mailbox& mailbox)
-    : log_(logger), mailbox_(mailbox), host_(Poco::Environment::nodeName()) {
+    // SKYNET_HOSTNAME: the host a worker records, where the system's name is not unique (containers).
+    : log_(logger), mailbox_(mailbox), host_(Poco::Environment::get("SKYNET_HOSTNAME", Poco::Environment::nodeName())) {
   applySettings(settings);
 }
 
@@ -383,9 +384,13 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     if (outcome.action == TaskAction::Release) {
       if (tasks.release(task.vid)) {
         taken = false;
-        const double delay = retryDelay(active.attempts);
-        retries_[task.nid] = {active.attempts, monotonicTime() + delay, task.vid};
-        end.message += "; queued again, next try in " + seconds(delay);
+        if (ending.neverStarted) {
+          end.message += "; queued again";  // nothing ran: no reason to wait
+        } else {
+          const double delay = retryDelay(active.attempts);
+          retries_[task.nid] = {active.attempts, monotonicTime() + delay, task.vid};
+          end.message += "; queued again, next try in " + seconds(delay);
+        }
       } else {
         end.message = "the task was changed by someone else while hosting-task ran";
       }
@@ -401,6 +406,9 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     // hosting-task saved its own revision: the claimed one goes back to 0, as Aegir's runners leave it.
     if (current.exists && current.currentVid != task.vid) tasks.resetClaimedRevision(task.vid);
     if (taken) retries_.erase(task.nid);
+    if (active.adoptedFrom) {
+      end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
+    }
     end.message = util::validUtf8(end.message);
     store.finishRun(runId, end);
     const std::string duration = active.startedWall > 0 ? " in " + seconds(stoppedWall - active.startedWall) : "";
@@ -413,7 +421,11 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
       store.rescheduleRun(runId, outcome.message);
     } else {
       end.state = outcome.state;
-      end.message = util::validUtf8(outcome.message);
+      end.message = outcome.message;
+      if (active.adoptedFrom) {
+        end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
+      }
+      end.message = util::validUtf8(end.message);
       store.finishRun(runId, end);
     }
     line = Poco::format("job run %?d (application %?d) finished: %s (%s)%s", runId, active.applicationId, outcome.state,
@@ -450,7 +462,7 @@ void Dispatcher::recover(bool atStart) {
       const auto left = store.unfinishedRuns(worker.id);
       for (const auto& run : left) finalizeLost(run, worker);
       if (!left.empty() || !worker.stopped) store.stopWorker(worker.id, worker.heartbeat);
-    } else if (atStart) {
+    } else if (atStart && silence > 3 * kHeartbeatEvery) {
       const auto left = store.unfinishedRuns(worker.id);
       if (!left.empty()) {
         log_.notice(Poco::format("worker %?d on %s has %z run(s) and was last heard of %s ago; they are "
@@ -487,6 +499,7 @@ void Dispatcher::adoptOrFinalize(const runs::UnfinishedRun& run, std::int64_t fr
   active.cancelledBy = run.cancelledBy;
   active.launched = alive;
   active.startedWall = run.process.started;
+  active.adoptedFrom = fromWorker;
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     active_[run.id] = active;

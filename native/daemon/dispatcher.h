@@ -70,6 +70,7 @@ class Dispatcher {
     std::string cancelledBy;
     bool launched = false;
     double startedWall = 0;
+    std::int64_t adoptedFrom = 0;  // the dead worker this run was taken over from
   };
   struct Retry {
     int attempts = 0;

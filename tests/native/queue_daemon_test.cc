@@ -340,16 +340,21 @@ TEST_F(QueueDaemonTest, NeverRunsTwoTasksForOneSite) {
   EXPECT_GE(second.started, first.stopped);
 }
 
-TEST_F(QueueDaemonTest, AdoptModeLeavesRunningTasksAlone) {
-  const auto task = site_->aegir().queueTask(10, "verify", "hang");
+TEST_F(QueueDaemonTest, AdoptModeHandsRunningTasksToTheNextStartWhichAdoptsThem) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:1.5");
   start("[queue]\nshutdown = adopt\n");
-  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid && runsOf(task.nid).back().pid; }));
   const auto pid = static_cast<pid_t>(runsOf(task.nid).back().pid);
   EXPECT_EQ(stop(), 0);
   EXPECT_EQ(kill(pid, 0), 0) << "the task's process should outlive the daemon";
-  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kProcessing);
-  kill(-pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  EXPECT_EQ(runsOf(task.nid).back().state, "running");
+  start("[queue]\nshutdown = adopt\n");
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.state, "succeeded");
+  EXPECT_NE(run.message.find("adopted from worker"), std::string::npos) << run.message;
+  EXPECT_EQ(runsOf(task.nid).size(), 1u);
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+  EXPECT_EQ(site_->invocations().size(), 1u);
 }
 
 TEST_F(QueueDaemonTest, DrainModeWaitsForRunningTasks) {
