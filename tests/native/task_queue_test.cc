@@ -8,6 +8,8 @@
 #include "runs/schema.h"
 #include "support/aegir_fixture.h"
 #include "support/sandbox.h"
+#include "support/test_site.h"
+#include "util/utf8.h"
 
 namespace skynet::aegir {
 namespace {
@@ -219,6 +221,85 @@ TEST(Connection, RefusesWrongCredentialsWithoutShowingThePassword) {
     EXPECT_NE(std::string(error.what()).find("cannot connect to database 'q_credentials' as 'aegir'"),
               std::string::npos);
   }
+}
+
+// The sandbox's superuser (root, no password, socket only), to create users with fewer rights.
+db::ConnectionParams rootParams(const db::ConnectionParams& of) {
+  auto params = of;
+  params.user = "root";
+  params.password = "";
+  return params;
+}
+
+std::int64_t serverConnectionsOf(db::Connection& root, const std::string& user) {
+  return root.queryOne("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?", {user})->integer(0);
+}
+
+TEST(Connection, NamesAMissingDatabase) {
+  auto params = Sandbox::instance().createDatabase("q_missing_db");
+  params.database = "q_no_such_database";
+  try {
+    db::Connection connection(params);
+    FAIL() << "connected to a database that does not exist";
+  } catch (const db::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("cannot connect to database 'q_no_such_database' as 'aegir'"),
+              std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("Unknown database"), std::string::npos) << error.what();
+  }
+}
+
+TEST(Connection, ClosesTheServerConnectionWhenSetUpFailsAfterConnecting) {
+  // With no prepared statement allowed on the server, a connection is made and its session
+  // set-up (a prepared statement) is then refused.
+  const auto params = Sandbox::instance().createDatabase("q_setup_fails");
+  db::Connection root(rootParams(params));
+  const auto connectionsOfAegir = [&] { return serverConnectionsOf(root, "aegir"); };
+  const std::int64_t before = connectionsOfAegir();  // prepares root's statements while it may
+  const auto limit = root.queryOne("SELECT @@GLOBAL.max_prepared_stmt_count")->integer(0);
+  const std::string setLimit = "SET GLOBAL max_prepared_stmt_count = ?";
+  root.execute(setLimit, {limit});
+  root.execute(setLimit, {std::int64_t{0}});
+  std::string message;
+  try {
+    db::Connection connection(params);
+  } catch (const db::Error& error) {
+    message = error.what();
+  }
+  root.execute(setLimit, {limit});
+  ASSERT_FALSE(message.empty()) << "the set-up did not fail";
+  EXPECT_NE(message.find("cannot set up the connection to database 'q_setup_fails' as 'aegir'"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("max_prepared_stmt_count"), std::string::npos) << message;
+  // A leaked handle would keep its server connection open until wait_timeout (8 hours).
+  EXPECT_TRUE(testing::waitUntil([&] { return connectionsOfAegir() == before; }, 10))
+      << connectionsOfAegir() - before << " connection(s) left open";
+}
+
+TEST(Connection, RefusesInvalidUtf8InTextThatValidUtf8Repairs) {
+  auto params = Sandbox::instance().createDatabase("q_utf8");
+  db::Connection connection(params);
+  const std::string insert = "INSERT INTO {hosting_task_log} (vid, nid, type, message, error, timestamp) "
+                             "VALUES (1, 1, 'message', ?, '', 0)";
+  const std::string output = "done \xFF, then a cut \xE2\x82";
+  try {
+    connection.execute(insert, {output});
+    FAIL() << "strict mode took invalid UTF-8";
+  } catch (const db::Error& error) {
+    EXPECT_FALSE(error.connectionLost()) << error.what();  // a rejected statement, not an outage
+  }
+  connection.execute(insert, {validUtf8(output)});
+  connection.execute(insert, {utf8Tail(output, 12)});
+  const auto rows = connection.query("SELECT message FROM {hosting_task_log} ORDER BY lid");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].text(0), "done \xEF\xBF\xBD, then a cut \xEF\xBF\xBD");
+  EXPECT_EQ(rows[1].text(0), "en a cut \xEF\xBF\xBD");  // 12 bytes: "hen a cut " + U+FFFD is 13
+}
+
+TEST(Connection, DefaultsToShortReadAndWriteTimeouts) {
+  const db::ConnectionParams defaults;
+  EXPECT_EQ(defaults.readTimeoutSeconds, 10u);
+  EXPECT_EQ(defaults.writeTimeoutSeconds, 10u);
 }
 
 TEST(Connection, ReadsLongValuesWhole) {
