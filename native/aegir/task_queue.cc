@@ -185,14 +185,16 @@ std::vector<std::string> TaskQueue::missingTables() {
 }
 
 void TaskQueue::ensureIndexes() {
+  if (statusIndexMissing()) db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
+}
+
+bool TaskQueue::statusIndexMissing() {
   // Any index that starts with task_status serves; InnoDB appends the primary key (vid) to it.
   const auto row = db_.queryOne(
       "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
       "AND TABLE_NAME = ? AND COLUMN_NAME = 'task_status' AND SEQ_IN_INDEX = 1",
       {db_.prefix() + "hosting_task"});
-  if (row->integer(0) == 0) {
-    db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
-  }
+  return row->integer(0) == 0;
 }
 
 }  // namespace skynet::aegir

@@ -104,6 +104,9 @@ class TaskQueue {
   std::vector<std::string> missingTables();
   // Skynet's own index on hosting_task (task_status), added once when missing.
   void ensureIndexes();
+  // Whether ensureIndexes() would add it (no index starts with task_status): queued then needs
+  // ALTER on hosting_task.
+  bool statusIndexMissing();
 
  private:
   db::Connection& db_;
