@@ -18,6 +18,7 @@
 
 #include "aegir/task_queue.h"
 #include "process/child_process.h"
+#include "process/process_identity.h"
 #include "runs/schema.h"
 #include "support/test_site.h"
 #include "util/clock.h"
@@ -49,7 +50,7 @@ class SelfHealingTest : public ::testing::Test {
     }
     // Leave no simulator behind (hang, sleep) whatever the test did: every run is a process group.
     try {
-      for (const auto& run : runs("pid IS NOT NULL")) kill(static_cast<pid_t>(-run.pid), SIGKILL);
+      killRunGroups();
     } catch (const db::Error&) {
     }
     if (HasFailure()) {
@@ -81,6 +82,17 @@ class SelfHealingTest : public ::testing::Test {
     spec.outputFile = site_->dir() + "/" + logName(++launches_);
     daemons_.push_back(process::ChildProcess::launch(spec));
     return *daemons_.back();
+  }
+
+  // SIGKILL to the process group of every run whose process still runs: the recorded start time
+  // must match, so a pid reused by someone else's process is never hit.
+  void killRunGroups(const std::string& where = "1") {
+    for (const auto& row : site_->db().query("SELECT pid, proc_start, boot_id FROM {skynet_run} WHERE pid IS NOT NULL"
+                                             " AND proc_start IS NOT NULL AND " + where)) {
+      const process::ProcessIdentity identity{static_cast<pid_t>(row.integer(0)),
+                                              static_cast<std::uint64_t>(row.integer(1)), row.text(2)};
+      if (process::stillRunning(identity)) kill(-identity.pid, SIGKILL);
+    }
   }
 
   void killNine(process::ChildProcess& daemon) {
@@ -394,7 +406,7 @@ TEST_F(SelfHealingTest, RunsOfAWorkerOnAnotherHostAreMarkedLostAfterItsHeartbeat
   auto& first = launch({}, SKYNET_BINARY, "elsewhere.example.com");
   ASSERT_TRUE(waitUntil([&] { return taken(task) && !runs("pid IS NOT NULL").empty(); })) << lastLog();
   killNine(first);
-  testing::runCommand("pkill -KILL -f 'aegir-sim/drush.*hosting-task " + std::to_string(task.nid) + "' ; true");
+  killRunGroups();
   auto& db = site_->db();
   // Its heartbeat is fresh: the runs wait for it.
   auto& here = launch({"queue.lost_after=2"});
