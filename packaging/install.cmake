@@ -1,5 +1,6 @@
 # Where each part of Skynet goes on an Aegir server: the install() rules the Debian package is
-# built from (README "Package layout"). Included by the top-level CMakeLists.txt after native/.
+# built from (README "Package layout"). Included by the top-level CMakeLists.txt after native/
+# (it installs the skynet target) and before tests/ (SKYNET_DEBIAN_VERSION names the .deb).
 #
 # Contract:
 # - Paths below the prefix (CPack's /usr): lib/aegir3-skynet/skynet (the daemon, stripped by

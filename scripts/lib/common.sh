@@ -3,13 +3,15 @@
 
 SKYNET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# What building, testing and the demo need, all from Debian 12's archive.
+# What building, testing and the demo need, all from Debian 12's archive (the last line: the
+# Debian package's build, dpkg-shlibdeps and file, and its checks, lintian, man and visudo).
 SKYNET_PACKAGES=(
   cmake g++ make pkg-config
   libpoco-dev libyaml-cpp-dev libmariadb-dev googletest libgtest-dev
   mariadb-server mariadb-client
   php-cli php-mysql phpunit
   supervisor procps util-linux tzdata
+  dpkg-dev file lintian man-db sudo
 )
 
 # The daemon refuses to run as root, so tests and the demo run as this user when started as root.
