@@ -32,7 +32,7 @@ function(skynet_package_problem text)
 endfunction()
 
 # The one list of what a template may ask for: anything else would silently render as empty.
-set(SKYNET_TEMPLATE_PLACEHOLDERS aegir_root aegir_user skynet_binary config_file)
+set(SKYNET_TEMPLATE_PLACEHOLDERS aegir_root aegir_user skynet_binary config_file log_dir)
 
 # Renders templates/<name> into the staging folder as <output>; reports a missing template or an
 # unknown @placeholder@ instead of writing a broken file.
@@ -57,6 +57,8 @@ function(skynet_render_template name output)
   # package must not swap the binary under a running daemon (SPEC §4).
   set(skynet_binary ${SKYNET_AEGIR_ROOT}/config/skynet/skynet)
   set(config_file ${SKYNET_AEGIR_ROOT}/config/skynet/skynet.conf)
+  # Debian's supervisor keeps its programs' logs there (the drush hook's default too).
+  set(log_dir /var/log/supervisor)
   configure_file(${template} ${SKYNET_PACKAGE_STAGE}/${output} @ONLY)
   set(SKYNET_PACKAGE_PROBLEMS "${SKYNET_PACKAGE_PROBLEMS}" PARENT_SCOPE)
 endfunction()
