@@ -170,12 +170,13 @@ TEST_F(QueueDaemonTest, RunsEachQueuedTaskExactlyOnceWithTheExactCommandLine) {
     seen.insert(argv->getElement<std::string>(3));
     EXPECT_EQ(argv->getElement<std::string>(4), "--strict=0");
     EXPECT_EQ(argv->getElement<std::string>(5), "--force");
-    // Its own process group, and only HOME, USER and PATH from the daemon.
+    // Its own process group, and only HOME, USER and PATH from the daemon, plus the run's id
+    // (how a restarted daemon finds a child whose pid it had no time to record).
     EXPECT_EQ(call->getValue<int>("pgid"), call->getValue<int>("pid"));
     const auto names = call->getArray("env_names");
     std::set<std::string> env;
     for (unsigned i = 0; i < names->size(); ++i) env.insert(names->getElement<std::string>(i));
-    EXPECT_EQ(env, (std::set<std::string>{"HOME", "USER", "PATH"}));
+    EXPECT_EQ(env, (std::set<std::string>{"HOME", "USER", "PATH", "SKYNET_RUN_ID"}));
     EXPECT_EQ(call->getObject("env")->getValue<std::string>("HOME"), site_->home());
   }
   EXPECT_EQ(seen, (std::set<std::string>{std::to_string(nids[0]), std::to_string(nids[1]), std::to_string(nids[2])}));
