@@ -95,6 +95,17 @@ class SelfHealingTest : public ::testing::Test {
     }
   }
 
+  // What `skynet status` prints.
+  std::string status() {
+    process::LaunchSpec spec;
+    spec.executable = SKYNET_BINARY;
+    spec.arguments = {"status", "--config_file=" + site_->configFile()};
+    spec.environment = {{"HOME", site_->home()}, {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"USER", "test"}};
+    spec.outputFile = site_->dir() + "/status.txt";
+    process::ChildProcess::launch(spec)->wait();
+    return read("status.txt");
+  }
+
   void killNine(process::ChildProcess& daemon) {
     kill(daemon.pid(), SIGKILL);
     daemon.wait();
@@ -283,14 +294,29 @@ TEST_F(SelfHealingTest, AdoptsARunningChildAfterKillNineAndKeepsTheConcurrencyLi
   next.wait();
 }
 
-TEST_F(SelfHealingTest, SigtermInAdoptModeHandsRunningTasksToTheNextStart) {
-  const auto task = site_->aegir().queueTask(10, "verify", "sleep:2");
+TEST_F(SelfHealingTest, SigtermInAdoptModeHandsRunningTasksToTheNextStartAndStatusShowsThem) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:4");
   auto& daemon = launch({"queue.shutdown=adopt"});
   ASSERT_TRUE(waitUntil([&] { return taken(task) && !runs("pid IS NOT NULL").empty(); })) << lastLog();
   kill(daemon.pid(), SIGTERM);
   EXPECT_EQ(daemon.wait().exitCode, 0);
   EXPECT_EQ(runs()[0].state, "running");  // left for the next start
+  const std::string task_words = "task " + std::to_string(task.nid) + " (verify, rid 10)";
+  const std::string left = status();
+  EXPECT_NE(left.find("workers: 0 alive"), std::string::npos) << left;
+  EXPECT_NE(left.find("waiting: 1 run(s) of worker 1 on "), std::string::npos) << left;
+  EXPECT_NE(left.find(task_words), std::string::npos) << left;
+
   auto& next = launch();
+  std::string adopted;
+  ASSERT_TRUE(waitUntil([&] {
+    adopted = status();
+    return adopted.find("adopted from worker 1") != std::string::npos || finished(task.nid);
+  })) << adopted;
+  if (!finished(task.nid)) {
+    EXPECT_NE(adopted.find("workers: 1 alive"), std::string::npos) << adopted;
+    EXPECT_NE(adopted.find("1 running\n    " + task_words), std::string::npos) << adopted;
+  }
   ASSERT_TRUE(waitUntil([&] { return finished(task.nid) && runs("state = 'running'").empty(); })) << lastLog();
   const auto all = runs();
   ASSERT_EQ(all.size(), 1u);
