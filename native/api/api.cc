@@ -15,8 +15,8 @@ constexpr std::size_t kOtherFieldsBytes = 64 * 1024;
 // only a log is repaired instead, since its tail is kept whatever it holds.
 void requireUtf8(const Fields& fields) {
   for (const auto& [name, value] : fields) {
-    if (!utf8::isValid(name)) throw HttpError(400, "a parameter name is not valid UTF-8");
-    if (name != "log" && !utf8::isValid(value)) throw HttpError(400, name + ": not valid UTF-8");
+    if (validUtf8(name) != name) throw HttpError(400, "a parameter name is not valid UTF-8");
+    if (name != "log" && validUtf8(value) != value) throw HttpError(400, name + ": not valid UTF-8");
   }
 }
 }  // namespace

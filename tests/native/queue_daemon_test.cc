@@ -8,11 +8,13 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "runs/schema.h"
+#include "util/clock.h"
 #include "support/sandbox.h"
 #include "support/test_site.h"
 
@@ -170,12 +172,13 @@ TEST_F(QueueDaemonTest, RunsEachQueuedTaskExactlyOnceWithTheExactCommandLine) {
     seen.insert(argv->getElement<std::string>(3));
     EXPECT_EQ(argv->getElement<std::string>(4), "--strict=0");
     EXPECT_EQ(argv->getElement<std::string>(5), "--force");
-    // Its own process group, and only HOME, USER and PATH from the daemon.
+    // Its own process group, and only HOME, USER and PATH from the daemon, plus the run's id
+    // (how a restarted daemon finds a child whose pid it had no time to record).
     EXPECT_EQ(call->getValue<int>("pgid"), call->getValue<int>("pid"));
     const auto names = call->getArray("env_names");
     std::set<std::string> env;
     for (unsigned i = 0; i < names->size(); ++i) env.insert(names->getElement<std::string>(i));
-    EXPECT_EQ(env, (std::set<std::string>{"HOME", "USER", "PATH"}));
+    EXPECT_EQ(env, (std::set<std::string>{"HOME", "USER", "PATH", "SKYNET_RUN_ID"}));
     EXPECT_EQ(call->getObject("env")->getValue<std::string>("HOME"), site_->home());
   }
   EXPECT_EQ(seen, (std::set<std::string>{std::to_string(nids[0]), std::to_string(nids[1]), std::to_string(nids[2])}));
@@ -339,16 +342,137 @@ TEST_F(QueueDaemonTest, NeverRunsTwoTasksForOneSite) {
   EXPECT_GE(second.started, first.stopped);
 }
 
-TEST_F(QueueDaemonTest, AdoptModeLeavesRunningTasksAlone) {
-  const auto task = site_->aegir().queueTask(10, "verify", "hang");
+TEST_F(QueueDaemonTest, AdoptModeHandsRunningTasksToTheNextStartWhichAdoptsThem) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:1.5");
   start("[queue]\nshutdown = adopt\n");
-  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid && runsOf(task.nid).back().pid; }));
   const auto pid = static_cast<pid_t>(runsOf(task.nid).back().pid);
   EXPECT_EQ(stop(), 0);
   EXPECT_EQ(kill(pid, 0), 0) << "the task's process should outlive the daemon";
-  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kProcessing);
-  kill(-pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  EXPECT_EQ(runsOf(task.nid).back().state, "running");
+  start("[queue]\nshutdown = adopt\n");
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.state, "succeeded");
+  EXPECT_NE(run.message.find("adopted from worker"), std::string::npos) << run.message;
+  EXPECT_EQ(runsOf(task.nid).size(), 1u);
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+  EXPECT_EQ(site_->invocations().size(), 1u);
+}
+
+TEST_F(QueueDaemonTest, CapsARunsOutputFileKeepingItsHeadAndItsTail) {
+  const auto task = site_->aegir().queueTask(10, "verify", "flood:6000000");
+  start("[log]\nmax_output_bytes = 1048576\n");
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.state, "succeeded");
+  std::ifstream in(run.outputFile, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_LE(text.size(), 1048576u);
+  EXPECT_NE(text.substr(0, 1024).find("Running provision-verify"), std::string::npos) << "the head stays";
+  EXPECT_NE(text.find("bytes of output cut here to keep the file within log.max_output_bytes"), std::string::npos);
+  const std::string tail = text.substr(text.size() - 4096);
+  EXPECT_NE(tail.find(std::string(99, 'x') + "\n"), std::string::npos) << "the tail stays: " << tail;
+}
+
+TEST_F(QueueDaemonTest, NeverAppendsToAnOlderRunsOutputFile) {
+  const auto task = site_->aegir().queueTask(10, "verify");
+  // A file of the same name from another database's run 1.
+  ASSERT_EQ(testing::runCommand("mkdir -p " + site_->dir() + "/task-output && echo 'OLD RUN OUTPUT' > " + site_->dir() +
+                                "/task-output/task-" + std::to_string(task.nid) + "-run-1.log"),
+            0);
+  start();
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.outputFile, site_->dir() + "/task-output/task-" + std::to_string(task.nid) + "-run-1.log");
+  std::ifstream in(run.outputFile);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("OLD RUN OUTPUT"), std::string::npos) << text;
+  EXPECT_NE(text.find("Running provision-verify"), std::string::npos);
+}
+
+TEST_F(QueueDaemonTest, PrunesRunOutputFilesOlderThanKeepDays) {
+  const std::string folder = site_->dir() + "/task-output";
+  ASSERT_EQ(testing::runCommand("mkdir -p " + folder + " && touch -d '40 days ago' " + folder + "/task-7-run-3.log " +
+                                folder + "/notes.txt && touch -d '2 days ago' " + folder + "/job-2-run-9.log"),
+            0);
+  start("[log]\nkeep_days = 30\n");
+  ASSERT_TRUE(waitUntil([&] { return access((folder + "/task-7-run-3.log").c_str(), F_OK) != 0; }));
+  EXPECT_EQ(access((folder + "/job-2-run-9.log").c_str(), F_OK), 0) << "younger than keep_days";
+  EXPECT_EQ(access((folder + "/notes.txt").c_str(), F_OK), 0) << "not a run's output file";
+  EXPECT_TRUE(capture_->contains("removed 1 run output file(s) older than 30 days"));
+}
+
+TEST_F(QueueDaemonTest, ADeepBacklogOnOneSiteDoesNotDelayAnotherSite) {
+  // 300 old tasks on one site: more than a poll reads oldest-first.
+  const std::int64_t old = static_cast<std::int64_t>(unixTime()) - 3600;
+  for (int i = 0; i < 300; ++i) site_->aegir().queueTask(10, "verify", "sleep:0.2", old + i);
+  const auto other = site_->aegir().queueTask(11, "verify");
+  start("[queue]\nconcurrency = 2\n");
+  ASSERT_TRUE(waitUntil([&] { return finished(other.nid); }));
+  EXPECT_EQ(site_->aegir().current(other.nid).status, aegir::kSuccess);
+  EXPECT_GE(site_->aegir().countWithStatus(aegir::kQueued), 250) << "the other site did not wait for the backlog";
+}
+
+TEST_F(QueueDaemonTest, KeepsItsHeartbeatWhileDraining) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:7");
+  start("[queue]\nshutdown = drain\n");
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  const double stopAsked = unixTime();
+  std::thread stopper([this] { stop(); });
+  const bool beat = waitUntil([&] {
+    return site_->db().queryOne("SELECT MAX(heartbeat) FROM {skynet_worker}")->real(0) > stopAsked + 1;
+  }, 20);
+  const bool stillRunning = site_->aegir().current(task.nid).status == aegir::kProcessing;
+  stopper.join();
+  EXPECT_TRUE(beat) << "no heartbeat while draining: the worker would look dead to adoption";
+  EXPECT_TRUE(stillRunning);
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+}
+
+TEST_F(QueueDaemonTest, NewCredentialsForTheSameDatabaseKeepTheWorker) {
+  auto& db = site_->db();
+  const std::string user = "cred_" + std::to_string(getpid());
+  db::ConnectionParams rootParams = site_->params();
+  rootParams.user = "root";  // the sandbox's superuser (socket only, no password)
+  rootParams.password = "";
+  db::Connection root(rootParams);
+  root.execute("CREATE USER IF NOT EXISTS '" + user + "'@'localhost' IDENTIFIED BY 'other-password'");
+  root.execute("GRANT ALL PRIVILEGES ON `" + site_->params().database + "`.* TO '" + user + "'@'localhost'");
+  start();
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("connected to database"); }));
+  const auto before = db.queryOne("SELECT COUNT(*), MAX(id) FROM {skynet_worker}");
+  std::string config;
+  {
+    std::ifstream in(site_->configFile());
+    config.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const auto replace = [&](const std::string& from, const std::string& to) {
+    config.replace(config.find(from), from.size(), to);
+  };
+  replace("user = " + site_->params().user, "user = " + user);
+  replace("passwd = " + site_->params().password, "passwd = other-password");
+  std::ofstream(site_->configFile()) << config;
+  daemon_->requestReload();
+  const auto task = site_->aegir().queueTask(10, "verify");
+  ASSERT_TRUE(waitUntil([&] { return finished(task.nid); }));
+  const auto after = db.queryOne("SELECT COUNT(*), MAX(id) FROM {skynet_worker}");
+  EXPECT_EQ(after->integer(0), before->integer(0)) << "a new worker would make the running one look dead";
+  EXPECT_EQ(runsOf(task.nid).back().workerId, before->integer(1));
+  stop();
+  root.execute("DROP USER '" + user + "'@'localhost'");
+}
+
+TEST_F(QueueDaemonTest, AReloadToAnotherDatabaseRecordsRunningTasksWhereTheyWereClaimed) {
+  TestSite second(testing::testDatabaseName("d2"));
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:1.5");
+  start();
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  ASSERT_EQ(testing::runCommand("cp " + second.configFile() + " " + site_->configFile()), 0);
+  daemon_->requestReload();
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("connected to database '" + second.params().database + "'"); }));
+  // The outcome went to the first database, before the daemon moved on.
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+  EXPECT_EQ(finalRun(task.nid).state, "succeeded");
+  EXPECT_EQ(second.db().queryOne("SELECT COUNT(*) FROM {skynet_run}")->integer(0), 0);
+  EXPECT_TRUE(capture_->contains("switching once the 1 run(s) claimed from"));
 }
 
 TEST_F(QueueDaemonTest, DrainModeWaitsForRunningTasks) {
