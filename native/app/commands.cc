@@ -15,6 +15,8 @@
 #include <iostream>
 
 #include "aegir/task_queue.h"
+#include "api/server.h"
+#include "metrics/metrics.h"
 #include "app/privileges.h"
 #include "daemon/file_watch.h"
 #include "daemon/queue_daemon.h"
@@ -147,10 +149,39 @@ int runQueued(const Settings& settings, const std::function<Settings()>& reload,
   daemon::Signals::install(waker);
   int code = 0;
   {
-    daemon::QueueDaemon queue(settings, logger, waker);
+    metrics::Registry metrics;
+    daemon::QueueDaemon queue(settings, logger, waker, &metrics);
     queue.setReloader(reload);
     queue.watchBinary(daemon::ownExecutable());
+    // The API runs beside the queue: a port already taken is logged, and the queue runs anyway.
+    std::unique_ptr<api::ApiServer> server;
+    Settings serving;
+    auto serve = [&](const Settings& wanted) {
+      const auto& a = wanted.api;
+      const auto& b = serving.api;
+      if (server && a.listen == b.listen && a.adminKey == b.adminKey && a.maxLogBytes == b.maxLogBytes &&
+          wanted.runs.timezone == serving.runs.timezone && wanted.runs.timeout == serving.runs.timeout &&
+          wanted.runs.workdir == serving.runs.workdir) {
+        return;
+      }
+      if (server) server->stop();
+      server.reset();
+      serving = wanted;
+      if (wanted.api.listen.empty()) return;
+      try {
+        server = std::make_unique<api::ApiServer>(wanted, queue, metrics, logger);
+        server->start();
+        const std::string host = wanted.api.listen.substr(0, wanted.api.listen.rfind(':'));
+        queue.setApiUrl("http://" + host + ":" + std::to_string(server->port()));
+      } catch (const std::exception& error) {
+        logger.error(std::string(error.what()) + "; the queue runs without the HTTP API");
+        server.reset();
+      }
+    };
+    serve(settings);
+    queue.setOnReload(serve);
     code = queue.run();
+    if (server) server->stop();  // before a re-exec: the new image binds the port again
   }
   if (code == daemon::QueueDaemon::kExitReexec) return reexecute(logger, err);
   return code;
