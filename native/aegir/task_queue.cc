@@ -112,15 +112,16 @@ void TaskQueue::resetClaimedRevision(std::int64_t claimedVid) {
 }
 
 std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t vid, const std::string& errorCode,
-                                                const std::string& message, std::int64_t now) {
+                                                const std::string& message, std::int64_t now,
+                                                const std::string& logType) {
   db::Transaction transaction(db_);
   // Lock the row first: a hosting-task finishing at this very moment either finalized already
   // (and we leave its status alone) or cannot finalize until we commit.
   const auto current = db_.queryOne("SELECT task_status FROM {hosting_task} WHERE vid = ? FOR UPDATE", {vid});
   if (!current || current->integer(0, kQueued) != kProcessing) return std::nullopt;
   db_.execute("INSERT INTO {hosting_task_log} (vid, nid, type, message, error, timestamp) "
-              "VALUES (?, ?, 'error', ?, ?, ?)",
-              {vid, nid, message, errorCode, now});
+              "VALUES (?, ?, ?, ?, ?, ?)",
+              {vid, nid, logType, message, errorCode, now});
   // hosting_task_parse_log(): any error or failed entry means ERROR, else any warning means WARNING.
   const auto counts = db_.queryOne(
       "SELECT SUM(type IN ('error', 'failed')), SUM(type = 'warning') FROM {hosting_task_log} WHERE vid = ?",
@@ -185,7 +186,12 @@ std::vector<std::string> TaskQueue::missingTables() {
 }
 
 void TaskQueue::ensureIndexes() {
-  if (statusIndexMissing()) db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
+  if (!statusIndexMissing()) return;
+  try {
+    db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
+  } catch (const db::Error& error) {
+    if (error.code() != 1061) throw;  // ER_DUP_KEYNAME: another daemon added it a moment ago
+  }
 }
 
 bool TaskQueue::statusIndexMissing() {

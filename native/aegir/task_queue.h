@@ -75,8 +75,10 @@ class TaskQueue {
   // A hosting-task that died before finalizing: writes an `error` entry saying why into
   // hosting_task_log and sets the status by Aegir's rule (any error entry means failed).
   // Returns the status written, or nullopt when the task was no longer processing.
+  // `logType` is the entry's type: error (the task failed) or warning (Aegir's own cancel writes one).
   std::optional<int> finalizeAbandoned(std::int64_t nid, std::int64_t vid, const std::string& errorCode,
-                                       const std::string& message, std::int64_t now);
+                                       const std::string& message, std::int64_t now,
+                                       const std::string& logType = "error");
 
   // A Drupal variable read as a flag: `ifAbsent` when there is no row, nullopt when the stored
   // value is not a serialized scalar.

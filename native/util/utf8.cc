@@ -1,6 +1,6 @@
 #include "util/utf8.h"
 
-namespace skynet {
+namespace skynet::util {
 
 namespace {
 
@@ -84,4 +84,4 @@ std::string utf8Tail(std::string_view bytes, std::size_t maxBytes) {
   return tail.substr(start);
 }
 
-}  // namespace skynet
+}  // namespace skynet::util
