@@ -105,12 +105,6 @@ bool TaskQueue::release(std::int64_t vid) {
   return db_.execute("UPDATE {hosting_task} SET task_status = 0 WHERE vid = ? AND task_status = -1", {vid}) == 1;
 }
 
-void TaskQueue::resetClaimedRevision(std::int64_t claimedVid) {
-  db_.execute("UPDATE {hosting_task} t JOIN {node} n ON n.nid = t.nid SET t.task_status = 0 "
-              "WHERE t.vid = ? AND t.task_status = -1 AND n.vid <> t.vid",
-              {claimedVid});
-}
-
 std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t vid, const std::string& errorCode,
                                                 const std::string& message, std::int64_t now,
                                                 const std::string& logType) {
@@ -133,6 +127,12 @@ std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t v
               {static_cast<std::int64_t>(status), now, vid});
   transaction.commit();
   return status;
+}
+
+void TaskQueue::resetClaimedRevision(std::int64_t claimedVid) {
+  db_.execute("UPDATE {hosting_task} t JOIN {node} n ON n.nid = t.nid SET t.task_status = 0 "
+              "WHERE t.vid = ? AND t.task_status = -1 AND n.vid <> t.vid",
+              {claimedVid});
 }
 
 std::optional<bool> TaskQueue::flag(const std::string& variable, bool ifAbsent) {

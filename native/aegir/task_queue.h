@@ -80,6 +80,7 @@ class TaskQueue {
                                        const std::string& message, std::int64_t now,
                                        const std::string& logType = "error");
 
+
   // A Drupal variable read as a flag: `ifAbsent` when there is no row, nullopt when the stored
   // value is not a serialized scalar.
   std::optional<bool> flag(const std::string& variable, bool ifAbsent);

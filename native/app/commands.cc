@@ -254,19 +254,48 @@ int runStatus(const Settings& settings, std::ostream& out, std::ostream& err) {
       return Application::EXIT_OK;
     }
     runs::RunStore store(connection);
-    const auto workers = store.liveWorkers(t - kWorkerAliveWindow);
-    out << "workers: " << workers.size() << " alive\n";
+    const auto running = store.runningRuns();
+    auto describeRun = [&](const runs::RunRecord& run) {
+      std::string what = run.kind == "task" ? "task " + std::to_string(run.nid) + " (" + run.type + ", rid " +
+                                                  std::to_string(run.rid) + ")"
+                                            : "job";
+      what += " run " + std::to_string(run.id) + ", pid " + std::to_string(run.pid) + ", for " + age(t - run.started);
+      if (run.message.rfind("adopted from worker", 0) == 0) what += ", " + run.message;
+      return what;
+    };
+    auto runsOf = [&](std::int64_t workerId) {
+      std::vector<runs::RunRecord> of;
+      for (const auto& run : running) {
+        if (run.workerId == workerId) of.push_back(run);
+      }
+      return of;
+    };
+    const auto workers = store.workers();
+    std::vector<runs::WorkerRecord> alive, gone;
     for (const auto& worker : workers) {
+      (!worker.stopped && t - worker.heartbeat <= kWorkerAliveWindow ? alive : gone).push_back(worker);
+    }
+    out << "workers: " << alive.size() << " alive\n";
+    for (const auto& worker : alive) {
+      const auto own = runsOf(worker.id);
       out << "  worker " << worker.id << " on " << worker.host << ", pid " << worker.pid << ", skynet "
           << worker.version << ", up " << age(t - worker.started) << ", last heartbeat "
-          << age(t - worker.heartbeat) << " ago\n";
+          << age(t - worker.heartbeat) << " ago, " << own.size() << " running\n";
+      for (const auto& run : own) out << "    " << describeRun(run) << "\n";
     }
-    const auto running = store.runningRuns();
+    // Runs whose worker is gone: adopted by the next start on that host, or marked lost after
+    // queue.lost_after when the host stays silent.
+    for (const auto& worker : gone) {
+      const auto own = runsOf(worker.id);
+      if (own.empty()) continue;
+      out << "waiting: " << own.size() << " run(s) of worker " << worker.id << " on " << worker.host
+          << (worker.stopped ? ", stopped" : ", silent") << " for " << age(t - worker.heartbeat)
+          << "; a daemon on " << worker.host << " adopts them when it starts; elsewhere they are marked lost after "
+          << settings.queue.lostAfter << " s\n";
+      for (const auto& run : own) out << "    " << describeRun(run) << "\n";
+    }
     out << "running: " << running.size() << "\n";
-    for (const auto& run : running) {
-      out << "  task " << run.nid << " (" << run.type << ", rid " << run.rid << ") run " << run.id << ", pid "
-          << run.pid << ", for " << age(t - run.started) << "\n";
-    }
+    for (const auto& run : running) out << "  " << describeRun(run) << "\n";
     const auto recent = store.recentRuns(10);
     out << "recent:\n";
     for (const auto& run : recent) {

@@ -1,6 +1,6 @@
 #include "util/utf8.h"
 
-namespace skynet::util {
+namespace skynet {
 
 namespace {
 
@@ -84,4 +84,4 @@ std::string utf8Tail(std::string_view bytes, std::size_t maxBytes) {
   return tail.substr(start);
 }
 
-}  // namespace skynet::util
+}  // namespace skynet

@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-namespace skynet::util {
+namespace skynet {
 
 // U+FFFD REPLACEMENT CHARACTER in UTF-8.
 inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
@@ -29,4 +29,4 @@ inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 std::string validUtf8(std::string_view bytes);
 std::string utf8Tail(std::string_view bytes, std::size_t maxBytes);
 
-}  // namespace skynet::util
+}  // namespace skynet

@@ -440,8 +440,8 @@ TEST(Connection, RefusesInvalidUtf8InTextThatValidUtf8Repairs) {
   } catch (const db::Error& error) {
     EXPECT_FALSE(error.connectionLost()) << error.what();  // a rejected statement, not an outage
   }
-  connection.execute(insert, {util::validUtf8(output)});
-  connection.execute(insert, {util::utf8Tail(output, 12)});
+  connection.execute(insert, {validUtf8(output)});
+  connection.execute(insert, {utf8Tail(output, 12)});
   const auto rows = connection.query("SELECT message FROM {hosting_task_log} ORDER BY lid");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].text(0), "done \xEF\xBF\xBD, then a cut \xEF\xBF\xBD");

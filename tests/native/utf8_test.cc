@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace skynet::util {
+namespace skynet {
 namespace {
 
 const std::string kFffd(kReplacementCharacter);
@@ -105,4 +105,4 @@ TEST(Utf8Tail, IsAlwaysWellFormedAndWithinTheLimit) {
 }
 
 }  // namespace
-}  // namespace skynet::util
+}  // namespace skynet
