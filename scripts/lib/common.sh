@@ -12,6 +12,7 @@ SKYNET_PACKAGES=(
   php-cli php-mysql phpunit
   supervisor procps util-linux tzdata
   dpkg-dev file lintian sudo
+  faketime
 )
 
 # The daemon refuses to run as root, so tests and the demo run as this user when started as root.
