@@ -170,12 +170,13 @@ TEST_F(QueueDaemonTest, RunsEachQueuedTaskExactlyOnceWithTheExactCommandLine) {
     seen.insert(argv->getElement<std::string>(3));
     EXPECT_EQ(argv->getElement<std::string>(4), "--strict=0");
     EXPECT_EQ(argv->getElement<std::string>(5), "--force");
-    // Its own process group, and only HOME, USER and PATH from the daemon.
+    // Its own process group, and only HOME, USER and PATH from the daemon, plus the run's id
+    // (how a restarted daemon finds a child whose pid it had no time to record).
     EXPECT_EQ(call->getValue<int>("pgid"), call->getValue<int>("pid"));
     const auto names = call->getArray("env_names");
     std::set<std::string> env;
     for (unsigned i = 0; i < names->size(); ++i) env.insert(names->getElement<std::string>(i));
-    EXPECT_EQ(env, (std::set<std::string>{"HOME", "USER", "PATH"}));
+    EXPECT_EQ(env, (std::set<std::string>{"HOME", "USER", "PATH", "SKYNET_RUN_ID"}));
     EXPECT_EQ(call->getObject("env")->getValue<std::string>("HOME"), site_->home());
   }
   EXPECT_EQ(seen, (std::set<std::string>{std::to_string(nids[0]), std::to_string(nids[1]), std::to_string(nids[2])}));
@@ -339,16 +340,21 @@ TEST_F(QueueDaemonTest, NeverRunsTwoTasksForOneSite) {
   EXPECT_GE(second.started, first.stopped);
 }
 
-TEST_F(QueueDaemonTest, AdoptModeLeavesRunningTasksAlone) {
-  const auto task = site_->aegir().queueTask(10, "verify", "hang");
+TEST_F(QueueDaemonTest, AdoptModeHandsRunningTasksToTheNextStartWhichAdoptsThem) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:1.5");
   start("[queue]\nshutdown = adopt\n");
-  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid && runsOf(task.nid).back().pid; }));
   const auto pid = static_cast<pid_t>(runsOf(task.nid).back().pid);
   EXPECT_EQ(stop(), 0);
   EXPECT_EQ(kill(pid, 0), 0) << "the task's process should outlive the daemon";
-  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kProcessing);
-  kill(-pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  EXPECT_EQ(runsOf(task.nid).back().state, "running");
+  start("[queue]\nshutdown = adopt\n");
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.state, "succeeded");
+  EXPECT_NE(run.message.find("adopted from worker"), std::string::npos) << run.message;
+  EXPECT_EQ(runsOf(task.nid).size(), 1u);
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+  EXPECT_EQ(site_->invocations().size(), 1u);
 }
 
 TEST_F(QueueDaemonTest, DrainModeWaitsForRunningTasks) {
