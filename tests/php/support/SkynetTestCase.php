@@ -34,6 +34,9 @@ abstract class SkynetTestCase extends TestCase
             owner varchar(255) NOT NULL DEFAULT '', status int NOT NULL DEFAULT 0, bootstrap int NOT NULL DEFAULT 0,
             schema_version smallint NOT NULL DEFAULT -1, weight int NOT NULL DEFAULT 0, info blob,
             PRIMARY KEY (filename), KEY type_name (type, name))");
+        // Drupal's variable cache, which variable_set() and the hook clear.
+        $this->db->exec("CREATE TABLE cache_bootstrap (cid varchar(255) NOT NULL DEFAULT '', data longblob,
+            expire int NOT NULL DEFAULT 0, created int NOT NULL DEFAULT 0, serialized smallint NOT NULL DEFAULT 0, PRIMARY KEY (cid))");
         $this->setModule('hosting', true);
         $this->setModule('hosting_skynet', true);
         $this->setModule('hosting_queued', false);
