@@ -327,6 +327,16 @@ final class SetupHookTest extends SkynetTestCase
         $this->assertStringContainsString("$this->root/config/skynet", World::$drushErrors[0][1]);
     }
 
+    public function testAFailingQueryIsAnError(): void
+    {
+        $this->db->exec('DROP TABLE system');
+
+        $this->assertFalse($this->verify());
+
+        $this->assertSame('SKYNET_NO_DATABASE', World::$drushErrors[0][0]);
+        $this->assertStringContainsString('system', World::$drushErrors[0][1]);
+    }
+
     public function testAnUnreachableDatabaseIsAnError(): void
     {
         World::$siteContext['db_passwd'] = 'wrong';
