@@ -77,6 +77,15 @@ int QueueDaemon::run() {
       beginShutdown(nowMono);
       stoppedAt = nowMono;
     }
+    if (nowMono >= nextPruneMono_) {
+      // A run's file is written to until it ends, so one days old is never in use.
+      const int removed = pruneOutputFiles(settings_.log.taskOutput, settings_.log.keepDays, unixTime());
+      if (removed > 0) {
+        log_.information(Poco::format("removed %d run output file(s) older than %d days from %s", removed,
+                                      settings_.log.keepDays, settings_.log.taskOutput));
+      }
+      nextPruneMono_ = nowMono + kPruneEvery;
+    }
     for (auto& command : mailbox_.takeCommands()) handle(command, nowMono);
     for (auto& ended : supervisor_.tick(nowMono)) mailbox_.post(Event{std::move(ended)});
     if (stopping_) {

@@ -61,6 +61,7 @@ class QueueDaemon {
  private:
   static constexpr double kSettleSeconds = 1.0;
   static constexpr double kShutdownFlushLimit = 10.0;
+  static constexpr double kPruneEvery = 3600.0;
 
   void reload(const char* why);
   void beginShutdown(double nowMono);
@@ -80,6 +81,7 @@ class QueueDaemon {
   std::function<Settings()> reloader_;
   bool stopping_ = false;
   bool reexec_ = false;
+  double nextPruneMono_ = 0;
 };
 
 }  // namespace skynet::daemon

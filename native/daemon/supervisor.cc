@@ -1,5 +1,6 @@
 #include "daemon/supervisor.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -158,6 +159,28 @@ std::uint64_t capOutputFile(const std::string& path, long maxBytes) {
   }
   close(fd);
   return cut;
+}
+
+int pruneOutputFiles(const std::string& folder, int keepDays, double now) {
+  DIR* dir = opendir(folder.c_str());
+  if (!dir) return 0;
+  int removed = 0;
+  const double cutoff = now - keepDays * 86400.0;
+  while (dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    const bool ours = (name.rfind("task-", 0) == 0 || name.rfind("job-", 0) == 0) &&
+                      name.find("-run-") != std::string::npos && name.size() > 4 &&
+                      name.compare(name.size() - 4, 4, ".log") == 0;
+    if (!ours) continue;
+    const std::string path = folder + "/" + name;
+    struct stat info {};
+    if (stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && static_cast<double>(info.st_mtime) < cutoff &&
+        unlink(path.c_str()) == 0) {
+      ++removed;
+    }
+  }
+  closedir(dir);
+  return removed;
 }
 
 }  // namespace skynet::daemon

@@ -122,4 +122,8 @@ class Supervisor {
 // O_APPEND, so its next write lands at the new end). Returns the number of bytes cut.
 std::uint64_t capOutputFile(const std::string& path, long maxBytes);
 
+// Removes the per-run output files in `folder` (task-*-run-*.log, job-*-run-*.log) last written
+// more than `keepDays` days before `now`; returns how many it removed.
+int pruneOutputFiles(const std::string& folder, int keepDays, double now);
+
 }  // namespace skynet::daemon

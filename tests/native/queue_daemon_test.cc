@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -355,6 +356,47 @@ TEST_F(QueueDaemonTest, AdoptModeHandsRunningTasksToTheNextStartWhichAdoptsThem)
   EXPECT_EQ(runsOf(task.nid).size(), 1u);
   EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
   EXPECT_EQ(site_->invocations().size(), 1u);
+}
+
+TEST_F(QueueDaemonTest, CapsARunsOutputFileKeepingItsHeadAndItsTail) {
+  const auto task = site_->aegir().queueTask(10, "verify", "flood:6000000");
+  start("[log]\nmax_output_bytes = 1048576\n");
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.state, "succeeded");
+  std::ifstream in(run.outputFile, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_LE(text.size(), 1048576u);
+  EXPECT_NE(text.substr(0, 1024).find("Running provision-verify"), std::string::npos) << "the head stays";
+  EXPECT_NE(text.find("bytes of output cut here to keep the file within log.max_output_bytes"), std::string::npos);
+  const std::string tail = text.substr(text.size() - 4096);
+  EXPECT_NE(tail.find(std::string(99, 'x') + "\n"), std::string::npos) << "the tail stays: " << tail;
+}
+
+TEST_F(QueueDaemonTest, NeverAppendsToAnOlderRunsOutputFile) {
+  const auto task = site_->aegir().queueTask(10, "verify");
+  // A file of the same name from another database's run 1.
+  ASSERT_EQ(testing::runCommand("mkdir -p " + site_->dir() + "/task-output && echo 'OLD RUN OUTPUT' > " + site_->dir() +
+                                "/task-output/task-" + std::to_string(task.nid) + "-run-1.log"),
+            0);
+  start();
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.outputFile, site_->dir() + "/task-output/task-" + std::to_string(task.nid) + "-run-1.log");
+  std::ifstream in(run.outputFile);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("OLD RUN OUTPUT"), std::string::npos) << text;
+  EXPECT_NE(text.find("Running provision-verify"), std::string::npos);
+}
+
+TEST_F(QueueDaemonTest, PrunesRunOutputFilesOlderThanKeepDays) {
+  const std::string folder = site_->dir() + "/task-output";
+  ASSERT_EQ(testing::runCommand("mkdir -p " + folder + " && touch -d '40 days ago' " + folder + "/task-7-run-3.log " +
+                                folder + "/notes.txt && touch -d '2 days ago' " + folder + "/job-2-run-9.log"),
+            0);
+  start("[log]\nkeep_days = 30\n");
+  ASSERT_TRUE(waitUntil([&] { return access((folder + "/task-7-run-3.log").c_str(), F_OK) != 0; }));
+  EXPECT_EQ(access((folder + "/job-2-run-9.log").c_str(), F_OK), 0) << "younger than keep_days";
+  EXPECT_EQ(access((folder + "/notes.txt").c_str(), F_OK), 0) << "not a run's output file";
+  EXPECT_TRUE(capture_->contains("removed 1 run output file(s) older than 30 days"));
 }
 
 TEST_F(QueueDaemonTest, DrainModeWaitsForRunningTasks) {
