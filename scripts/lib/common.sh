@@ -7,11 +7,14 @@ SKYNET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Debian package's build, dpkg-shlibdeps and file, and its checks, lintian (with man) and visudo).
 SKYNET_PACKAGES=(
   cmake g++ make pkg-config
-  libpoco-dev libyaml-cpp-dev libmariadb-dev googletest libgtest-dev
+  libpoco-dev libyaml-cpp-dev libmariadb-dev libhowardhinnant-date-dev googletest libgtest-dev
   mariadb-server mariadb-client
   php-cli php-mysql phpunit
   supervisor procps util-linux tzdata
+  libjs-bootstrap5 chromium chromium-driver python3-selenium
+  prometheus curl
   dpkg-dev file lintian sudo
+  faketime
 )
 
 # The daemon refuses to run as root, so tests and the demo run as this user when started as root.

@@ -69,7 +69,8 @@ class SelfHealingTest : public ::testing::Test {
 
   // Starts `skynet queued` (the binary, as supervisor would) with extra --set options.
   process::ChildProcess& launch(const std::vector<std::string>& sets = {}, const std::string& executable = SKYNET_BINARY,
-                                const std::string& host = "") {
+                                const std::string& host = "",
+                                const std::map<std::string, std::string>& extraEnvironment = {}) {
     process::LaunchSpec spec;
     spec.executable = executable;
     spec.arguments = {"queued", "--config_file=" + site_->configFile()};
@@ -79,6 +80,7 @@ class SelfHealingTest : public ::testing::Test {
     }
     spec.environment = {{"HOME", site_->home()}, {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"USER", "test"}};
     if (!host.empty()) spec.environment["SKYNET_HOSTNAME"] = host;
+    for (const auto& [name, value] : extraEnvironment) spec.environment[name] = value;
     spec.outputFile = site_->dir() + "/" + logName(++launches_);
     daemons_.push_back(process::ChildProcess::launch(spec));
     return *daemons_.back();
@@ -449,6 +451,32 @@ TEST_F(SelfHealingTest, RunsOfAWorkerOnAnotherHostAreMarkedLostAfterItsHeartbeat
   EXPECT_EQ(rowsAtProcessing(), 0);
   kill(here.pid(), SIGTERM);
   here.wait();
+}
+
+TEST_F(SelfHealingTest, AWallClockJumpKillsNothing) {
+  // libfaketime moves the daemon's wall clock (not its monotonic clock, as a real jump would not)
+  // when the test writes a new offset into its file.
+  const std::string library = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+  if (access(library.c_str(), R_OK) != 0) GTEST_SKIP() << "libfaketime (Debian's faketime) is not installed";
+  const std::string clock = site_->dir() + "/faketime";
+  std::ofstream(clock) << "+0\n";
+  const auto task = site_->aegir().queueTask(10, "verify", "hang");
+  auto& daemon = launch({"task.verify.timeout=60", "queue.kill_grace=1"}, SKYNET_BINARY, "",
+                        {{"LD_PRELOAD", library}, {"FAKETIME_TIMESTAMP_FILE", clock}, {"FAKETIME_NO_CACHE", "1"},
+                         {"FAKETIME_DONT_FAKE_MONOTONIC", "1"}});
+  ASSERT_TRUE(waitUntil([&] { return taken(task) && !runs("pid IS NOT NULL").empty(); })) << lastLog();
+  const auto pid = static_cast<pid_t>(runs()[0].pid);
+  std::ofstream(clock) << "+2d\n";
+  const auto heartbeat = [&] { return site_->db().queryOne("SELECT MAX(heartbeat) FROM {skynet_worker}")->real(0); };
+  // The daemon lives two days ahead now; a deadline on the wall clock would have passed.
+  ASSERT_TRUE(waitUntil([&] { return heartbeat() > unixTime() + 86400; }, 30)) << lastLog();
+  const double jumped = heartbeat();
+  ASSERT_TRUE(waitUntil([&] { return heartbeat() > jumped; }, 30)) << lastLog();
+  EXPECT_EQ(kill(pid, 0), 0) << "the task was killed by a clock jump";
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kProcessing);
+  EXPECT_EQ(lastLog().find("timed out"), std::string::npos) << lastLog();
+  kill(daemon.pid(), SIGKILL);
+  daemon.wait();
 }
 
 class FrozenDatabaseTest : public SelfHealingTest {
