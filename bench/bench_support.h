@@ -45,7 +45,7 @@ class RawSql {
   // Runs every statement of `sql` and returns the rows of the last result that had any.
   std::vector<std::vector<std::string>> run(const std::string& sql);
   std::int64_t integer(const std::string& sql);
-  // SHOW GLOBAL STATUS as numbers.
+  // SHOW GLOBAL STATUS as numbers, and trx_rw_commits (write transactions) of INNODB_METRICS.
   std::map<std::string, double> globalStatus();
 
  private:
