@@ -1,5 +1,6 @@
 #include "process/child_process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -124,6 +125,65 @@ TEST_F(ChildProcessTest, ReportsAnOutputFileThatCannotBeOpened) {
   LaunchSpec spec = shell("true");
   spec.outputFile = dir_ + "/no/such/folder/out.log";
   EXPECT_THROW(ChildProcess::launch(spec), LaunchError);
+}
+
+TEST_F(ChildProcessTest, ClosesEveryOtherDescriptorOfTheDaemon) {
+  // A descriptor the daemon opened without O_CLOEXEC (as a library's socket may be).
+  const int leaky = open("/dev/null", O_RDONLY);
+  ASSERT_GE(leaky, 3);
+  const std::string fd = std::to_string(leaky);
+  auto child = ChildProcess::launch(shell("test -e /proc/$$/fd/" + fd + " && echo open || echo closed; "
+                                          "test -e /proc/$$/fd/1 && echo stdout"));
+  child->wait();
+  close(leaky);
+  EXPECT_EQ(output(), "closed\nstdout\n");
+}
+
+TEST_F(ChildProcessTest, RunsInTheWorkingDirectoryItWasGiven) {
+  LaunchSpec spec = shell("pwd");
+  spec.workingDirectory = dir_;
+  EXPECT_TRUE(ChildProcess::launch(spec)->wait().succeeded());
+  char real[4096];
+  ASSERT_NE(realpath(dir_.c_str(), real), nullptr);
+  EXPECT_EQ(output(), std::string(real) + "\n");
+}
+
+TEST_F(ChildProcessTest, ReportsAWorkingDirectoryThatDoesNotExist) {
+  LaunchSpec spec = shell("pwd");
+  spec.workingDirectory = dir_ + "/gone";
+  try {
+    ChildProcess::launch(spec);
+    FAIL() << "launch should throw";
+  } catch (const LaunchError& error) {
+    EXPECT_EQ(std::string(error.what()), "cannot enter working directory " + dir_ + "/gone: No such file or directory");
+  }
+}
+
+TEST_F(ChildProcessTest, EmptiesTheOutputFileOfAnEarlierRun) {
+  { std::ofstream(dir_ + "/out.log") << "an older run's output\n"; }
+  ChildProcess::launch(shell("echo new"))->wait();
+  EXPECT_EQ(output(), "new\n");
+}
+
+TEST_F(ChildProcessTest, GivesTheChildDefaultSignalHandlingWhateverTheDaemonIgnoresOrBlocks) {
+  // The daemon ignores SIGPIPE-like signals and blocks others in its threads; its tasks must not.
+  struct sigaction ignore {}, previous {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGTERM, &ignore, &previous);
+  sigset_t blocked, before;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &blocked, &before);
+  auto child = ChildProcess::launch(shell("grep -E '^(SigIgn|SigBlk)' /proc/$$/status; exec sleep 300"));
+  sigaction(SIGTERM, &previous, nullptr);
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (output().find("SigIgn") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  child->signalGroup(SIGTERM);
+  EXPECT_EQ(child->wait().signal, SIGTERM);
+  EXPECT_NE(output().find("SigBlk:\t0000000000000000"), std::string::npos) << output();
 }
 
 TEST(FindExecutable, SearchesThePathInOrder) {
