@@ -26,13 +26,18 @@ bool tableExists(db::Connection& db, const std::string& table) {
 }  // namespace
 
 std::vector<QueuedTask> TaskQueue::queued(std::size_t limit, std::int64_t fromVid) {
+  // Sorted before anything else is read: the inner query touches only the task_status index and
+  // node's vid and changed, and only the `limit` rows it keeps get their type and target (a
+  // longtext column and a join) in the outer one. Sorting the whole queue with those columns
+  // took three times as long with 10,000 queued tasks.
   const auto rows = db_.query(
       "SELECT t.nid, t.vid, t.rid, t.task_type, n.changed, COALESCE(r.type, '') "
-      "FROM {hosting_task} t "
+      "FROM (SELECT q.vid FROM {hosting_task} q JOIN {node} c ON c.vid = q.vid "
+      "      WHERE q.task_status = 0 AND q.vid >= ? ORDER BY c.changed, c.nid LIMIT ?) oldest "
+      "JOIN {hosting_task} t ON t.vid = oldest.vid "
       "JOIN {node} n ON n.vid = t.vid "
       "LEFT JOIN {node} r ON r.nid = t.rid "
-      "WHERE t.task_status = 0 AND t.vid >= ? "
-      "ORDER BY n.changed, n.nid LIMIT ?",
+      "ORDER BY n.changed, n.nid",
       {fromVid, static_cast<std::int64_t>(limit)});
   std::vector<QueuedTask> tasks;
   tasks.reserve(rows.size());
@@ -69,6 +74,8 @@ std::int64_t TaskQueue::maxVid() {
 }
 
 std::set<std::int64_t> TaskQueue::processingSites(std::int64_t now) {
+  // On the (task_status, executed) index: only revisions at -1 executed within the window are
+  // read, however many older ones Aegir's runners (or a crash) left at -1.
   std::set<std::int64_t> sites;
   for (const auto& row : db_.query("SELECT DISTINCT t.rid FROM {hosting_task} t "
                                    "JOIN {node} n ON n.vid = t.vid "
@@ -185,22 +192,50 @@ std::vector<std::string> TaskQueue::missingTables() {
   return missing;
 }
 
+namespace {
+struct SkynetIndex {
+  const char* name;
+  const char* columns;  // as in ADD INDEX
+  const char* second;   // the column after task_status it needs; nullptr: any index on task_status
+};
+// (task_status): queued revisions from a vid on (InnoDB appends the primary key, vid).
+// (task_status, executed): the busy sites, flat in the rows left at -1 long ago.
+constexpr SkynetIndex kIndexes[] = {{"skynet_task_status", "task_status", nullptr},
+                                    {"skynet_task_running", "task_status, executed", "executed"}};
+
+bool indexMissing(db::Connection& db, const SkynetIndex& index) {
+  if (!index.second) {
+    return db.queryOne("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
+                       "AND TABLE_NAME = ? AND COLUMN_NAME = 'task_status' AND SEQ_IN_INDEX = 1",
+                       {db.prefix() + "hosting_task"})
+               ->integer(0) == 0;
+  }
+  return db.queryOne("SELECT COUNT(*) FROM information_schema.STATISTICS a JOIN information_schema.STATISTICS b "
+                     "ON b.TABLE_SCHEMA = a.TABLE_SCHEMA AND b.TABLE_NAME = a.TABLE_NAME AND b.INDEX_NAME = a.INDEX_NAME "
+                     "AND b.SEQ_IN_INDEX = 2 AND b.COLUMN_NAME = ? "
+                     "WHERE a.TABLE_SCHEMA = DATABASE() AND a.TABLE_NAME = ? AND a.COLUMN_NAME = 'task_status' "
+                     "AND a.SEQ_IN_INDEX = 1",
+                     {std::string(index.second), db.prefix() + "hosting_task"})
+             ->integer(0) == 0;
+}
+}  // namespace
+
 void TaskQueue::ensureIndexes() {
-  if (!statusIndexMissing()) return;
-  try {
-    db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
-  } catch (const db::Error& error) {
-    if (error.code() != 1061) throw;  // ER_DUP_KEYNAME: another daemon added it a moment ago
+  for (const auto& index : kIndexes) {
+    if (!indexMissing(db_, index)) continue;
+    try {
+      db_.execute(std::string("ALTER TABLE {hosting_task} ADD INDEX ") + index.name + " (" + index.columns + ")");
+    } catch (const db::Error& error) {
+      if (error.code() != 1061) throw;  // ER_DUP_KEYNAME: another daemon added it a moment ago
+    }
   }
 }
 
 bool TaskQueue::statusIndexMissing() {
-  // Any index that starts with task_status serves; InnoDB appends the primary key (vid) to it.
-  const auto row = db_.queryOne(
-      "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
-      "AND TABLE_NAME = ? AND COLUMN_NAME = 'task_status' AND SEQ_IN_INDEX = 1",
-      {db_.prefix() + "hosting_task"});
-  return row->integer(0) == 0;
+  for (const auto& index : kIndexes) {
+    if (indexMissing(db_, index)) return true;
+  }
+  return false;
 }
 
 }  // namespace skynet::aegir

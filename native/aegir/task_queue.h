@@ -47,8 +47,8 @@ class TaskQueue {
   // What a poll considers: the `oldest` oldest queued current revisions (as queued()) plus the
   // oldest queued task (lowest vid) of every site (rid) that has one, so a deep backlog on one
   // site never hides the others; each task once, sorted by (changed, nid); from `fromVid` on.
-  // Two statements, both on the task_status index: cheap with 10,000 queued tasks and a million
-  // historical rows.
+  // Two statements, both on the task_status index from `fromVid`: flat in history; they still
+  // read every queued row from there once (see bench/run for what that costs at 10,000 queued).
   std::vector<QueuedTask> candidates(std::size_t oldest, std::int64_t fromVid = 0);
   // The highest revision of any node (0 when none): every new task revision takes its vid from
   // node_revision's AUTO_INCREMENT, so it is above this. Read from node_revision rather than
@@ -56,7 +56,8 @@ class TaskQueue {
   // the scan floor, which would hide new tasks until the next full scan).
   std::int64_t maxVid();
   // Sites (rids) with a task in processing on its current revision, whoever runs it. Rows older
-  // than Aegir's own 8-hour window (hosting_task_count_running) count as abandoned, not busy.
+  // than Aegir's own 8-hour window (hosting_task_count_running) count as abandoned, not busy, and
+  // are not read (the (task_status, executed) index).
   std::set<std::int64_t> processingSites(std::int64_t now);
   std::int64_t queueDepth();
 
@@ -105,10 +106,10 @@ class TaskQueue {
 
   // Aegir tables this database lacks (empty when it is a hostmaster database).
   std::vector<std::string> missingTables();
-  // Skynet's own index on hosting_task (task_status), added once when missing.
+  // Skynet's own indexes on hosting_task, (task_status) and (task_status, executed), each added
+  // once when missing (an index on task_status, or on task_status then executed, serves).
   void ensureIndexes();
-  // Whether ensureIndexes() would add it (no index starts with task_status): queued then needs
-  // ALTER on hosting_task.
+  // Whether ensureIndexes() would add one: queued then needs ALTER on hosting_task.
   bool statusIndexMissing();
 
  private:

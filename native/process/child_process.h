@@ -3,7 +3,8 @@
 // Poco::Process cannot put a child into a new process group, close inherited descriptors, or
 // give a non-blocking wait, and all three matter here: a task's drush starts sub-processes that
 // must be killed with it, the database socket must not leak into tasks, and the daemon watches
-// many children from one loop. So this uses fork/execve directly.
+// many children from one loop. So this uses posix_spawn directly (not fork(): the daemon is not
+// copied for each task, and the exec's error comes back as posix_spawn's result).
 //
 // The object does not kill its process when destroyed: a daemon told to leave its tasks running
 // for the next start (queue.shutdown = adopt) lets them outlive it.

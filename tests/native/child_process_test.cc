@@ -1,5 +1,6 @@
 #include "process/child_process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -124,6 +125,68 @@ TEST_F(ChildProcessTest, ReportsAnOutputFileThatCannotBeOpened) {
   LaunchSpec spec = shell("true");
   spec.outputFile = dir_ + "/no/such/folder/out.log";
   EXPECT_THROW(ChildProcess::launch(spec), LaunchError);
+}
+
+TEST_F(ChildProcessTest, ClosesEveryOtherDescriptorOfTheDaemon) {
+  // A descriptor the daemon opened without O_CLOEXEC (as a library's socket may be).
+  const int leaky = open("/dev/null", O_RDONLY);
+  ASSERT_GE(leaky, 3);
+  const std::string fd = std::to_string(leaky);
+  auto child = ChildProcess::launch(shell("test -e /proc/$$/fd/" + fd + " && echo open || echo closed; "
+                                          "test -e /proc/$$/fd/1 && echo stdout"));
+  child->wait();
+  close(leaky);
+  EXPECT_EQ(output(), "closed\nstdout\n");
+}
+
+TEST_F(ChildProcessTest, RunsInTheWorkingDirectoryItWasGiven) {
+  LaunchSpec spec = shell("pwd");
+  spec.workingDirectory = dir_;
+  EXPECT_TRUE(ChildProcess::launch(spec)->wait().succeeded());
+  char real[4096];
+  ASSERT_NE(realpath(dir_.c_str(), real), nullptr);
+  EXPECT_EQ(output(), std::string(real) + "\n");
+}
+
+TEST_F(ChildProcessTest, ReportsAWorkingDirectoryThatDoesNotExist) {
+  LaunchSpec spec = shell("pwd");
+  spec.workingDirectory = dir_ + "/gone";
+  try {
+    ChildProcess::launch(spec);
+    FAIL() << "launch should throw";
+  } catch (const LaunchError& error) {
+    EXPECT_EQ(std::string(error.what()), "cannot enter working directory " + dir_ + "/gone: No such file or directory");
+  }
+}
+
+TEST_F(ChildProcessTest, EmptiesTheOutputFileOfAnEarlierRun) {
+  { std::ofstream(dir_ + "/out.log") << "an older run's output\n"; }
+  ChildProcess::launch(shell("echo new"))->wait();
+  EXPECT_EQ(output(), "new\n");
+}
+
+TEST_F(ChildProcessTest, GivesTheChildDefaultSignalHandlingWhateverTheDaemonIgnoresOrBlocks) {
+  // The daemon may ignore or block signals in its threads; its tasks must not inherit that.
+  struct sigaction ignore {}, previous {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGTERM, &ignore, &previous);
+  sigset_t blocked, before;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &blocked, &before);
+  LaunchSpec spec = shell("");
+  spec.executable = "/bin/grep";  // reads its own status: what it was started with
+  spec.arguments = {"-E", "^(SigIgn|SigBlk)", "/proc/self/status"};
+  auto child = ChildProcess::launch(spec);
+  sigaction(SIGTERM, &previous, nullptr);
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  ASSERT_TRUE(child->wait().succeeded());
+  const std::string text = output();
+  EXPECT_NE(text.find("SigBlk:\t0000000000000000"), std::string::npos) << text;
+  const auto at = text.find("SigIgn:\t");
+  ASSERT_NE(at, std::string::npos) << text;
+  const unsigned long long ignored = std::stoull(text.substr(at + 8, 16), nullptr, 16);
+  EXPECT_EQ(ignored & (1ULL << (SIGTERM - 1)), 0u) << text;
 }
 
 TEST(FindExecutable, SearchesThePathInOrder) {

@@ -334,10 +334,25 @@ TEST_F(TaskQueueTest, ReportsMissingAegirTables) {
 }
 
 TEST_F(TaskQueueTest, AddsItsStatusIndexOnceAndOnlyWhenMissing) {
+  EXPECT_TRUE(queue_->statusIndexMissing());
   queue_->ensureIndexes();
   queue_->ensureIndexes();
+  EXPECT_FALSE(queue_->statusIndexMissing());
+  // One index led by task_status alone, one by (task_status, executed), each added once.
   const auto indexes = db_->query("SHOW INDEX FROM {hosting_task} WHERE Column_name = 'task_status'");
-  EXPECT_EQ(indexes.size(), 1u);
+  ASSERT_EQ(indexes.size(), 2u);
+  const auto running = db_->query("SHOW INDEX FROM {hosting_task} WHERE Key_name = 'skynet_task_running'");
+  ASSERT_EQ(running.size(), 2u);
+  EXPECT_EQ(running[1].text(4), "executed");
+}
+
+TEST_F(TaskQueueTest, AddsOnlyTheIndexThatIsMissing) {
+  db_->execute("ALTER TABLE {hosting_task} ADD INDEX site_status (task_status)");
+  EXPECT_TRUE(queue_->statusIndexMissing());
+  queue_->ensureIndexes();
+  EXPECT_FALSE(queue_->statusIndexMissing());
+  EXPECT_TRUE(db_->query("SHOW INDEX FROM {hosting_task} WHERE Key_name = 'skynet_task_status'").empty());
+  EXPECT_EQ(db_->query("SHOW INDEX FROM {hosting_task} WHERE Key_name = 'skynet_task_running'").size(), 2u);
 }
 
 TEST_F(TaskQueueTest, UsesTheDrupalTablePrefix) {

@@ -1,0 +1,886 @@
+// The benchmark of issue 10: `skynet queued` with a no-op stand-in for drush (bench/noop_drush.cc)
+// and with the Aegir simulator, each figure beside this machine's floor measured in the same run
+// and beside its target. Started by bench/run, which starts the private MariaDB; this program
+// creates its own databases there, one per measurement, and prints the table and writes it as
+// JSON. Figures are printed, never asserted: the exit code says only whether it could measure.
+//
+//   skynet_bench --socket S --mariadb-pid P --work DIR --tree SRC --build BUILD --out FILE [--quick]
+//                [--rss-tasks N]
+//
+// Timing sources: the benchmark's commit of a task row (wall clock after COMMIT returned), the
+// stand-in's own readings (exec: first thing in main(); end: after its commit), the daemon's claim
+// time (skynet_run.created), /proc for CPU and RSS, SHOW GLOBAL STATUS for statement counts.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "aegir/task_queue.h"
+#include "bench_support.h"
+#include "db/connection.h"
+#include "runs/run_store.h"
+#include "runs/schema.h"
+
+namespace skynet::bench {
+namespace {
+
+constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+constexpr int kSites = 100;
+constexpr std::int64_t kFirstNid = 100000;
+
+struct Options {
+  std::string socket, work, tree, build, out;
+  pid_t mariadb = 0;
+  bool quick = false;
+  int rssTasks = 0;  // 0: the mode's default
+  std::set<std::string> only;  // parts to run (floor throughput pickup statements simulator api); empty: all
+  bool runs(const std::string& part) const { return only.empty() || only.count(part) > 0; }
+};
+
+// How big each measurement is, by mode.
+struct Sizes {
+  int spawnRepeats, sqlRepeats, aloneTasks, c1Queued, c1Measured, c8Tasks, gapTasks, pollSamples, wakeSamples;
+  double idleSeconds;
+  int historyFinished, historyLeftProcessing, historyQueued, statementRepeats, simC1, simC8, apiRuns, rssTasks;
+};
+
+Sizes sizesFor(const Options& options) {
+  Sizes full{1000, 2000, 2000, 10000, 3000, 10000, 500, 1000, 1000, 60.0, 500000, 100000, 10000, 30, 200, 400, 20000,
+             30000};
+  Sizes quick{300, 500, 500, 2000, 500, 2000, 150, 120, 200, 10.0, 50000, 10000, 10000, 15, 40, 80, 4000, 0};
+  Sizes sizes = options.quick ? quick : full;
+  if (options.rssTasks > 0) sizes.rssTasks = options.rssTasks;
+  return sizes;
+}
+
+// One row of the table.
+struct Figure {
+  std::string section, name;
+  double value = kNone;
+  std::string unit;
+  double floor = kNone;
+  std::string floorNote;  // what the floor is
+  std::string target;     // as the issue states it
+  std::optional<bool> met;
+  std::string note;
+};
+
+class Report {
+ public:
+  void add(Figure figure) { figures_.push_back(std::move(figure)); }
+  void detail(const std::string& key, double value) { details_.set(key, value); }
+  void print(std::ostream& out) const;
+  void writeJson(const std::string& file, const Options& options, double seconds) const;
+
+ private:
+  std::vector<Figure> figures_;
+  Poco::JSON::Object details_;
+};
+
+std::string number(double value, const std::string& unit) {
+  if (std::isnan(value)) return "n/a";
+  char text[64];
+  if (std::fabs(value) >= 100 || unit == "req/s" || unit == "tasks/s" || unit == "KiB")
+    std::snprintf(text, sizeof text, "%.0f %s", value, unit.c_str());
+  else if (std::fabs(value) >= 10)
+    std::snprintf(text, sizeof text, "%.1f %s", value, unit.c_str());
+  else
+    std::snprintf(text, sizeof text, "%.2f %s", value, unit.c_str());
+  return text;
+}
+
+void Report::print(std::ostream& out) const {
+  std::string section;
+  char line[400];
+  std::snprintf(line, sizeof line, "%-44s %14s %14s  %-30s %s\n", "figure", "skynet", "floor", "target", "met");
+  out << line << std::string(112, '-') << "\n";
+  for (const auto& figure : figures_) {
+    if (figure.section != section) {
+      section = figure.section;
+      out << "[" << section << "]\n";
+    }
+    const std::string met = figure.met ? (*figure.met ? "yes" : "NO") : "-";
+    std::snprintf(line, sizeof line, "%-44s %14s %14s  %-30s %s\n", figure.name.c_str(),
+                  number(figure.value, figure.unit).c_str(), number(figure.floor, figure.unit).c_str(),
+                  figure.target.c_str(), met.c_str());
+    out << line;
+    if (!figure.note.empty()) out << "    " << figure.note << "\n";
+  }
+}
+
+void Report::writeJson(const std::string& file, const Options& options, double seconds) const {
+  Poco::JSON::Object root;
+  root.set("mode", options.quick ? "quick" : "full");
+  root.set("seconds", seconds);
+  root.set("generated", wallSeconds());
+  Poco::JSON::Array rows;
+  auto numberOrNull = [](double value) { return std::isnan(value) ? Poco::Dynamic::Var() : Poco::Dynamic::Var(value); };
+  for (const auto& figure : figures_) {
+    Poco::JSON::Object row;
+    row.set("section", figure.section);
+    row.set("figure", figure.name);
+    row.set("value", numberOrNull(figure.value));
+    row.set("unit", figure.unit);
+    row.set("floor", numberOrNull(figure.floor));
+    row.set("floor_is", figure.floorNote);
+    row.set("target", figure.target);
+    row.set("met", figure.met ? Poco::Dynamic::Var(*figure.met) : Poco::Dynamic::Var());
+    row.set("note", figure.note);
+    rows.add(row);
+  }
+  root.set("figures", rows);
+  root.set("details", details_);
+  std::ofstream out(file);
+  root.stringify(out, 2);
+  out << "\n";
+}
+
+void say(const std::string& text) {
+  std::cerr << "==> " << text << std::endl;
+}
+
+// Everything the measurements share.
+struct Bench {
+  Options options;
+  Sizes sizes;
+  std::string standIn, simulator, skynet, writeHome, apiBench;
+  Report report;
+  // Floors measured first, used by the rows after.
+  double commitP50 = kNone, spawnExecP50 = kNone, aloneGapP50 = kNone;
+  double aloneC1 = kNone, aloneC8 = kNone, aloneMariaCpuPerTask = kNone, aloneQuestionsPerTask = kNone;
+  double aloneCommitsPerTask = kNone, clientRss = kNone;
+
+  std::string folder(const std::string& name) const { return options.work + "/" + name; }
+
+  // A fresh database with the Aegir schema and base rows (as tests/support/mariadb-sandbox create-db).
+  void createDatabase(const std::string& name) {
+    RawSql root(options.socket, "");
+    std::ifstream schema(options.tree + "/tests/fixtures/aegir-schema.sql");
+    std::ifstream base(options.tree + "/tests/fixtures/aegir-base.sql");
+    std::stringstream sql;
+    sql << "DROP DATABASE IF EXISTS `" << name << "`; CREATE DATABASE `" << name << "`; USE `" << name << "`;\n"
+        << schema.rdbuf() << "\n" << base.rdbuf();
+    root.run(sql.str());
+  }
+
+  std::map<std::string, std::string> childEnvironment(const std::string& home) const {
+    return {{"HOME", home}, {"USER", "skynet-bench"}, {"PATH", "/usr/bin:/bin"}};
+  }
+
+  std::vector<std::string> taskArguments(std::int64_t nid) const {
+    return {"@hostmaster", "hosting-task", std::to_string(nid), "--strict=0", "--force"};
+  }
+};
+
+// ---- the floor --------------------------------------------------------------------------------
+
+struct AloneRun {
+  double throughput = kNone, mariaCpuPerTask = kNone, questionsPerTask = kNone, commitsPerTask = kNone;
+  std::vector<double> spawnToExec, gaps;
+};
+
+// Runs `executable` on every queued task of `database` directly, `concurrency` at a time: what
+// any runner must at least pay per task.
+AloneRun runAlone(Bench& bench, const std::string& database, const std::string& executable, const std::string& home,
+                  const std::vector<std::int64_t>& nids, int concurrency, const std::string& records) {
+  RawSql sql(bench.options.socket, database);
+  const auto env = bench.childEnvironment(home);
+  std::map<std::int64_t, double> spawned;
+  std::map<pid_t, std::int64_t> running;
+  auto before = sql.globalStatus();
+  const double cpuBefore = cpuSeconds(bench.options.mariadb);
+  const double began = wallSeconds();
+  std::size_t next = 0;
+  while (next < nids.size() || !running.empty()) {
+    while (next < nids.size() && static_cast<int>(running.size()) < concurrency) {
+      const std::int64_t nid = nids[next++];
+      spawned[nid] = wallSeconds();
+      running[spawn(executable, bench.taskArguments(nid), env)] = nid;
+    }
+    int raw = 0;
+    const pid_t done = waitpid(-1, &raw, 0);
+    if (done > 0) running.erase(done);
+  }
+  const double ended = wallSeconds();
+  const double cpuAfter = cpuSeconds(bench.options.mariadb);
+  auto after = sql.globalStatus();
+  AloneRun run;
+  const double tasks = static_cast<double>(nids.size());
+  run.mariaCpuPerTask = (cpuAfter - cpuBefore) / tasks;
+  run.questionsPerTask = (after["Questions"] - before["Questions"] - 1) / tasks;
+  run.commitsPerTask = (after["trx_rw_commits"] - before["trx_rw_commits"]) / tasks;
+  if (!records.empty()) {
+    auto recs = readRecords(records);
+    std::sort(recs.begin(), recs.end(), [](const Record& a, const Record& b) { return a.exec < b.exec; });
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+      run.spawnToExec.push_back(recs[i].exec - spawned[recs[i].nid]);
+      if (i > 0 && concurrency == 1) run.gaps.push_back(recs[i].exec - recs[i - 1].end);
+    }
+    run.throughput = tasks / (recs.back().end - recs.front().exec);
+  } else {
+    run.throughput = tasks / (ended - began);
+  }
+  return run;
+}
+
+void measureFloor(Bench& bench) {
+  const Sizes& sizes = bench.sizes;
+  say("floor: posix_spawn + wait of /bin/true, SELECT 1, one commit");
+  std::vector<double> spawnTrue, select1, commit;
+  for (int i = 0; i < sizes.spawnRepeats; ++i) {
+    const double start = monoSeconds();
+    waitFor(spawn("/bin/true", {}, {}));
+    spawnTrue.push_back(monoSeconds() - start);
+  }
+  bench.createDatabase("bench_floor");
+  RawSql sql(bench.options.socket, "bench_floor");
+  sql.run("CREATE TABLE bench_counter (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;"
+          "INSERT INTO bench_counter VALUES (1, 0)");
+  for (int i = 0; i < sizes.sqlRepeats; ++i) {
+    double start = monoSeconds();
+    sql.run("SELECT 1");
+    select1.push_back(monoSeconds() - start);
+    start = monoSeconds();
+    sql.run("UPDATE bench_counter SET v = v + 1 WHERE id = 1");
+    commit.push_back(monoSeconds() - start);
+  }
+  bench.commitP50 = percentile(commit, 0.5) * 1000;
+  Report& report = bench.report;
+  report.add({"floor", "posix_spawn + wait of /bin/true, p50", percentile(spawnTrue, 0.5) * 1000, "ms", kNone, "", "",
+              std::nullopt, ""});
+  report.add({"floor", "one SELECT 1 round trip, p50", percentile(select1, 0.5) * 1000, "ms", kNone, "", "",
+              std::nullopt, ""});
+  report.add({"floor", "one commit (autocommit UPDATE), p50", bench.commitP50, "ms", kNone, "", "", std::nullopt, ""});
+
+  for (int concurrency : {1, 8}) {
+    const std::string name = "bench_alone" + std::to_string(concurrency);
+    const int tasks = concurrency == 1 ? sizes.aloneTasks : 2 * sizes.aloneTasks;
+    say("floor: the stand-in alone, " + std::to_string(concurrency) + " at a time, " + std::to_string(tasks) + " tasks");
+    bench.createDatabase(name);
+    RawSql db(bench.options.socket, name);
+    createSites(db, kSites);
+    const auto nids = queueTasks(db, kFirstNid, tasks, kSites, 1700000000);
+    const auto home = makeStandInHome(bench.folder(name), bench.options.socket, name);
+    const AloneRun run = runAlone(bench, name, bench.standIn, home.home, nids, concurrency, home.records);
+    if (concurrency == 1) {
+      bench.aloneC1 = run.throughput;
+      bench.spawnExecP50 = percentile(run.spawnToExec, 0.5) * 1000;
+      bench.aloneGapP50 = percentile(run.gaps, 0.5) * 1000;
+      bench.aloneMariaCpuPerTask = run.mariaCpuPerTask * 1000;
+      bench.aloneQuestionsPerTask = run.questionsPerTask;
+      bench.aloneCommitsPerTask = run.commitsPerTask;
+      report.add({"floor", "stand-in: spawn -> its main(), p50", bench.spawnExecP50, "ms", kNone, "", "", std::nullopt,
+                  ""});
+      report.add({"floor", "stand-in: its exit -> next one's main(), p50", bench.aloneGapP50, "ms", kNone, "", "",
+                  std::nullopt, "a runner that only waits and spawns"});
+      report.add({"floor", "stand-in alone, 1 at a time", bench.aloneC1, "tasks/s", kNone, "", "", std::nullopt, ""});
+      report.add({"floor", "MariaDB CPU per task, stand-in's own SQL", bench.aloneMariaCpuPerTask, "ms", kNone, "", "",
+                  std::nullopt, ""});
+      bench.report.detail("alone_questions_per_task", run.questionsPerTask);
+      bench.report.detail("alone_write_commits_per_task", run.commitsPerTask);
+    } else {
+      bench.aloneC8 = run.throughput;
+      report.add({"floor", "stand-in alone, 8 at a time", bench.aloneC8, "tasks/s", kNone, "", "", std::nullopt, ""});
+    }
+  }
+  // The resident memory of a process that only links and connects libmariadb.
+  const std::string out = bench.folder("client-rss.txt");
+  const auto home = makeStandInHome(bench.folder("bench_alone1"), bench.options.socket, "bench_alone1");
+  waitFor(spawn(bench.standIn, {"--rss"}, bench.childEnvironment(home.home), out));
+  std::ifstream in(out);
+  long kib = 0;
+  in >> kib;
+  bench.clientRss = static_cast<double>(kib);
+  report.add({"floor", "RSS of an idle libmariadb client", bench.clientRss, "KiB", kNone, "", "", std::nullopt, ""});
+}
+
+// ---- the daemon -------------------------------------------------------------------------------
+
+void waitUntil(const std::function<bool()>& condition, double seconds, const std::string& what) {
+  const double deadline = monoSeconds() + seconds;
+  while (!condition()) {
+    if (monoSeconds() > deadline) throw std::runtime_error("timed out after " + std::to_string(seconds) + " s: " + what);
+    sleepSeconds(0.005);
+  }
+}
+
+bool alive(pid_t pid) {
+  int raw = 0;
+  return waitpid(pid, &raw, WNOHANG) == 0;
+}
+
+void waitForWorker(RawSql& sql, Daemon& daemon) {
+  waitUntil(
+      [&] {
+        if (!alive(daemon.pid())) throw std::runtime_error("the daemon exited: " + daemon.log());
+        try {
+          return sql.integer("SELECT COUNT(*) FROM skynet_worker WHERE stopped IS NULL") > 0;
+        } catch (const std::exception&) {
+          return false;  // its tables are not there yet
+        }
+      },
+      60, "the daemon registering as a worker");
+}
+
+struct QueueRun {
+  double throughput = kNone, mariaCpuPerTask = kNone, daemonCpuPerTask = kNone, questionsPerTask = kNone;
+  double commitsPerTask = kNone, rssStart = kNone, rssAfter = kNone, rssLong = kNone, rssLongTasks = 0;
+  std::vector<double> gaps;
+};
+
+// `queued` tasks on `sites` sites, the daemon at `concurrency` with `drush`; measures over the
+// first `measured` tasks it runs (all of them when `measured` is `queued`), then, when
+// `moreTasks` > 0, queues that many more and reads its RSS once they are done too.
+QueueRun runDaemon(Bench& bench, const std::string& name, int concurrency, int sites, int queued, int measured,
+                   int moreTasks = 0) {
+  bench.createDatabase(name);
+  RawSql sql(bench.options.socket, name);
+  createSites(sql, sites);
+  queueTasks(sql, kFirstNid, queued, sites, 1700000000);
+  sql.run("REPLACE INTO variable (name, value) VALUES ('hosting_skynet_paused', 'b:1;')");
+  const auto home = makeStandInHome(bench.folder(name), bench.options.socket, name);
+  DaemonConfig config{bench.skynet, bench.options.socket, name, bench.standIn, home.home, bench.folder(name) + "/daemon",
+                      concurrency, 1.0, ""};
+  Daemon daemon(config);
+  waitForWorker(sql, daemon);
+  sleepSeconds(1.5);
+  QueueRun run;
+  run.rssStart = static_cast<double>(rssKiB(daemon.pid()));
+  auto before = sql.globalStatus();
+  const double mariaBefore = cpuSeconds(bench.options.mariadb);
+  const double daemonBefore = cpuSeconds(daemon.pid());
+  sql.run("UPDATE variable SET value = 'b:0;' WHERE name = 'hosting_skynet_paused'");
+  const double timeLimit = 120 + measured / 5.0;
+  std::size_t seen = 0;
+  waitUntil(
+      [&] {
+        if (!alive(daemon.pid())) throw std::runtime_error("the daemon exited: " + daemon.log());
+        seen = countLines(home.records);
+        return seen >= static_cast<std::size_t>(measured);
+      },
+      timeLimit, name + ": " + std::to_string(measured) + " tasks run");
+  const double mariaAfter = cpuSeconds(bench.options.mariadb);
+  const double daemonAfter = cpuSeconds(daemon.pid());
+  auto after = sql.globalStatus();
+  const double done = static_cast<double>(seen);
+  run.mariaCpuPerTask = (mariaAfter - mariaBefore) / done * 1000;
+  run.daemonCpuPerTask = (daemonAfter - daemonBefore) / done * 1000;
+  // Less the benchmark's own two statements (the UPDATE, the SHOW) and the stand-in's.
+  run.questionsPerTask = (after["Questions"] - before["Questions"] - 2) / done - bench.aloneQuestionsPerTask;
+  run.commitsPerTask = (after["trx_rw_commits"] - before["trx_rw_commits"]) / done - bench.aloneCommitsPerTask;
+  auto records = readRecords(home.records);
+  std::sort(records.begin(), records.end(), [](const Record& a, const Record& b) { return a.exec < b.exec; });
+  records.resize(std::min(records.size(), static_cast<std::size_t>(measured)));
+  run.throughput = static_cast<double>(records.size()) / (records.back().end - records.front().exec);
+  if (concurrency == 1) {
+    for (std::size_t i = 1; i < records.size(); ++i) run.gaps.push_back((records[i].exec - records[i - 1].end) * 1000);
+  }
+  if (measured == queued) {
+    // Its outcomes are written a moment after the last child ends.
+    waitUntil([&] { return sql.integer("SELECT COUNT(*) FROM skynet_run WHERE state = 'running'") == 0; }, 60,
+              "the last outcomes recorded");
+    sleepSeconds(1.0);
+    run.rssAfter = static_cast<double>(rssKiB(daemon.pid()));
+    if (moreTasks > 0) {
+      say(name + ": " + std::to_string(moreTasks) + " more tasks for the daemon's memory");
+      queueTasks(sql, 10 * kFirstNid, moreTasks, sites, 1700100000);
+      waitUntil(
+          [&] {
+            if (!alive(daemon.pid())) throw std::runtime_error("the daemon exited: " + daemon.log());
+            return countLines(home.records) >= static_cast<std::size_t>(queued + moreTasks);
+          },
+          120 + moreTasks / 5.0, name + ": the further tasks run");
+      waitUntil([&] { return sql.integer("SELECT COUNT(*) FROM skynet_run WHERE state = 'running'") == 0; }, 60,
+                "the last outcomes recorded");
+      sleepSeconds(1.0);
+      run.rssLong = static_cast<double>(rssKiB(daemon.pid()));
+      run.rssLongTasks = queued + moreTasks;
+    }
+  }
+  daemon.stop();
+  return run;
+}
+
+void measureThroughput(Bench& bench) {
+  const Sizes& sizes = bench.sizes;
+  Report& report = bench.report;
+  say("daemon + stand-in, concurrency 1: " + std::to_string(sizes.c1Queued) + " queued on 100 sites, measured over " +
+      std::to_string(sizes.c1Measured));
+  const QueueRun c1 = runDaemon(bench, "bench_c1", 1, kSites, sizes.c1Queued, sizes.c1Measured);
+  report.add({"throughput", "no-op throughput, concurrency 1", c1.throughput, "tasks/s", bench.aloneC1,
+              "stand-in alone", ">= 0.8 x floor", c1.throughput >= 0.8 * bench.aloneC1,
+              std::to_string(sizes.c1Queued) + " queued on 100 sites; over the first " +
+                  std::to_string(sizes.c1Measured)});
+  report.add({"throughput", "MariaDB CPU per task, concurrency 1", c1.mariaCpuPerTask, "ms", bench.aloneMariaCpuPerTask,
+              "stand-in's own SQL", "<= 2 x floor", c1.mariaCpuPerTask <= 2 * bench.aloneMariaCpuPerTask, ""});
+  report.add({"throughput", "daemon CPU per task, concurrency 1", c1.daemonCpuPerTask, "ms", kNone, "", "",
+              std::nullopt, ""});
+  report.add({"throughput", "daemon's statements per task, concurrency 1", c1.questionsPerTask, "", 2,
+              "poll + claim", "", std::nullopt,
+              "SHOW GLOBAL STATUS Questions, less the stand-in's own"});
+  report.add({"throughput", "daemon's write commits per task, concurrency 1", c1.commitsPerTask, "", 1, "the claim",
+              "", std::nullopt, "INNODB_METRICS trx_rw_commits, less the stand-in's own"});
+  const double gapP50 = percentile(c1.gaps, 0.5);
+
+  say("daemon + stand-in, concurrency 8: " + std::to_string(sizes.c8Tasks) + " tasks on 100 sites");
+  const int more = sizes.rssTasks > sizes.c8Tasks ? sizes.rssTasks - sizes.c8Tasks : 0;
+  const QueueRun c8 = runDaemon(bench, "bench_c8", 8, kSites, sizes.c8Tasks, sizes.c8Tasks, more);
+  report.add({"throughput", "no-op throughput, concurrency 8", c8.throughput, "tasks/s", bench.aloneC8,
+              "stand-in alone, 8 at a time", ">= 0.8 x floor", c8.throughput >= 0.8 * bench.aloneC8,
+              std::to_string(sizes.c8Tasks) + " queued on 100 sites"});
+  report.add({"throughput", "MariaDB CPU per task, concurrency 8", c8.mariaCpuPerTask, "ms", bench.aloneMariaCpuPerTask,
+              "stand-in's own SQL", "", std::nullopt, ""});
+
+  report.add({"memory", "daemon RSS after start", c8.rssStart, "KiB", bench.clientRss, "idle libmariadb client", "",
+              std::nullopt, ""});
+  report.add({"memory", "daemon RSS after " + std::to_string(sizes.c8Tasks) + " tasks", c8.rssAfter, "KiB",
+              bench.clientRss, "idle libmariadb client", "", std::nullopt, ""});
+  if (!std::isnan(c8.rssLong)) {
+    const double growth = (c8.rssLong - c8.rssAfter) / ((c8.rssLongTasks - sizes.c8Tasks) / 1000.0);
+    report.add({"memory", "daemon RSS after " + std::to_string(static_cast<int>(c8.rssLongTasks)) + " tasks",
+                c8.rssLong, "KiB", bench.clientRss, "idle libmariadb client",
+                c8.rssLongTasks >= 100000 ? "<= 16 MB (16384 KiB)" : "<= 16 MB at 100,000",
+                c8.rssLong <= 16384, ""});
+    report.add({"memory", "RSS growth per 1,000 tasks after the first 10,000", growth, "KiB", kNone, "", "<= 4 KiB",
+                growth <= 4, ""});
+  } else {
+    const double growth = (c8.rssAfter - c8.rssStart) / (sizes.c8Tasks / 1000.0);
+    report.add({"memory", "RSS growth per 1,000 tasks, start to end", growth, "KiB", kNone, "", "<= 4 KiB",
+                std::nullopt, "includes the first tasks' one-time growth (buffers, prepared statements)"});
+  }
+
+  say("daemon + stand-in, one site, concurrency 1: " + std::to_string(sizes.gapTasks) + " tasks");
+  const QueueRun gap = runDaemon(bench, "bench_gap", 1, 1, sizes.gapTasks, sizes.gapTasks);
+  const double floor = bench.aloneGapP50 + bench.commitP50;
+  const double gapOneSite = percentile(gap.gaps, 0.5);
+  report.add({"gap", "gap between tasks of one site, p50", gapOneSite, "ms", floor,
+              "stand-in exit -> next main() + 1 commit", "<= floor + 1 ms", gapOneSite <= floor + 1, ""});
+  report.add({"gap", "gap between tasks of one site, p95", percentile(gap.gaps, 0.95), "ms", floor, "", "",
+              std::nullopt, ""});
+  report.add({"gap", "gap between tasks, 100 sites, concurrency 1, p50", gapP50, "ms", floor, "", "", std::nullopt,
+              ""});
+}
+
+// A free TCP port on loopback (for api.listen).
+int freePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// POST /api/wake; the HTTP status, or 0 when nothing answers.
+int postWake(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return 0;
+  }
+  const std::string request = "POST /api/wake HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  (void)!write(fd, request.data(), request.size());
+  char answer[64] = {};
+  const ssize_t got = read(fd, answer, sizeof answer - 1);
+  close(fd);
+  if (got < 12) return 0;
+  return std::atoi(answer + 9);
+}
+
+void measurePickup(Bench& bench) {
+  const Sizes& sizes = bench.sizes;
+  Report& report = bench.report;
+  const std::string name = "bench_pickup";
+  constexpr int kBatch = 8;
+  bench.createDatabase(name);
+  RawSql sql(bench.options.socket, name);
+  createSites(sql, kBatch);
+  const auto home = makeStandInHome(bench.folder(name), bench.options.socket, name);
+  const int port = freePort();
+  DaemonConfig config{bench.skynet, bench.options.socket, name, bench.standIn, home.home, bench.folder(name) + "/daemon",
+                      kBatch, 1.0, "127.0.0.1:" + std::to_string(port)};
+  Daemon daemon(config);
+  waitForWorker(sql, daemon);
+  sleepSeconds(1.5);
+
+  std::map<std::int64_t, double> committed;
+  auto settle = [&](std::size_t expected) {
+    waitUntil(
+        [&] {
+          if (!alive(daemon.pid())) throw std::runtime_error("the daemon exited: " + daemon.log());
+          return countLines(home.records) >= expected;
+        },
+        30, "pickup: tasks run");
+    waitUntil([&] { return sql.integer("SELECT COUNT(*) FROM skynet_run WHERE state = 'running'") == 0; }, 30,
+              "pickup: outcomes recorded");
+  };
+  std::vector<double> waited;  // commit -> claim
+  auto latencies = [&](const std::vector<std::int64_t>& nids, std::vector<double>& pickup, std::vector<double>& afterClaim) {
+    waited.clear();
+    std::map<std::int64_t, double> exec;
+    for (const auto& record : readRecords(home.records)) exec[record.nid] = record.exec;
+    std::map<std::int64_t, double> claimed;
+    for (const auto& row : sql.run("SELECT task_nid, created FROM skynet_run WHERE kind = 'task'")) {
+      claimed[std::stoll(row[0])] = std::stod(row[1]);
+    }
+    for (auto nid : nids) {
+      pickup.push_back((exec[nid] - committed[nid]) * 1000);
+      afterClaim.push_back((exec[nid] - claimed[nid]) * 1000);
+      waited.push_back((claimed[nid] - committed[nid]) * 1000);
+    }
+  };
+
+  // With a wake-up after each commit, one task at a time.
+  const int wakeStatus = postWake(port);
+  const double wakeFloor = bench.commitP50 + bench.spawnExecP50;
+  if (wakeStatus >= 200 && wakeStatus < 300) {
+    say("pickup with a wake-up: " + std::to_string(sizes.wakeSamples) + " tasks, one at a time");
+    std::vector<std::int64_t> nids;
+    settle(0);
+    for (int i = 0; i < sizes.wakeSamples; ++i) {
+      double at = 0;
+      const auto nid = queueOneTask(sql, 1000 + i % kBatch, at);
+      postWake(port);
+      committed[nid] = at;
+      nids.push_back(nid);
+      settle(nids.size());
+    }
+    std::vector<double> pickup, afterClaim;
+    latencies(nids, pickup, afterClaim);
+    report.add({"pickup", "pickup with a wake-up, p50", percentile(pickup, 0.5), "ms", wakeFloor,
+                "commit + stand-in spawn", "<= floor + 2 ms", percentile(pickup, 0.5) <= wakeFloor + 2, ""});
+    report.add({"pickup", "pickup with a wake-up, p95", percentile(pickup, 0.95), "ms", wakeFloor, "", "",
+                std::nullopt, ""});
+    report.add({"pickup", "pickup with a wake-up, p99", percentile(pickup, 0.99), "ms", wakeFloor, "",
+                "<= floor + 10 ms", percentile(pickup, 0.99) <= wakeFloor + 10, ""});
+  } else {
+    report.add({"pickup", "pickup with a wake-up, p50/p99", kNone, "ms", wakeFloor, "commit + stand-in spawn",
+                "<= floor + 2 / + 10 ms", std::nullopt,
+                "not measured: this daemon serves no POST /api/wake on api.listen (the HTTP API is not in this build)"});
+  }
+
+  // Polling only, at the default interval: batches of 8 tasks (8 sites, concurrency 8) committed
+  // at random moments of one interval (one in each eighth) from the moment the daemon went quiet,
+  // so its scheduled poll takes them all and no child's exit wakes it in between. A commit that
+  // lands after that poll (the last few ms) is taken by the next turn.
+  say("pickup polling only (1.0 s): " + std::to_string(sizes.pollSamples) + " tasks in batches of 8");
+  std::mt19937 random(10);
+  std::uniform_real_distribution<double> phase(0.0, 1.0);
+  std::vector<std::int64_t> nids;
+  settle(countLines(home.records));
+  std::size_t expected = countLines(home.records);
+  for (int cycle = 0; cycle * kBatch < sizes.pollSamples; ++cycle) {
+    sleepSeconds(0.01);  // its last turn (outcomes, then a poll) is over; its timer starts
+    const double start = monoSeconds();
+    std::vector<double> offsets;
+    for (int i = 0; i < kBatch; ++i) offsets.push_back((i + phase(random)) / kBatch);
+    for (int i = 0; i < kBatch; ++i) {
+      sleepSeconds(start + offsets[static_cast<std::size_t>(i)] - monoSeconds());
+      double at = 0;
+      const auto nid = queueOneTask(sql, 1000 + i, at);
+      committed[nid] = at;
+      nids.push_back(nid);
+    }
+    expected += kBatch;
+    settle(expected);
+  }
+  std::vector<double> pickup, afterClaim;
+  latencies(nids, pickup, afterClaim);
+  const double half = 500;
+  report.add({"pickup", "pickup polling only (1.0 s), p50", percentile(pickup, 0.5), "ms", half, "half the interval",
+              "<= floor + 5 ms", percentile(pickup, 0.5) <= half + 5, ""});
+  report.add({"pickup", "pickup polling only (1.0 s), p95", percentile(pickup, 0.95), "ms", kNone, "", "",
+              std::nullopt, ""});
+  report.add({"pickup", "pickup polling only (1.0 s), p99", percentile(pickup, 0.99), "ms", kNone, "", "",
+              std::nullopt, ""});
+  report.add({"pickup", "of it: commit -> claim, p50", percentile(waited, 0.5), "ms", kNone, "", "", std::nullopt, ""});
+  report.add({"pickup", "of it: claim -> exec, p50", percentile(afterClaim, 0.5), "ms", bench.spawnExecP50,
+              "stand-in spawn", "", std::nullopt, "claim time from skynet_run.created; 8 claims per poll"});
+  report.add({"pickup", "of it: claim -> exec, p99", percentile(afterClaim, 0.99), "ms", bench.spawnExecP50, "", "",
+              std::nullopt, ""});
+
+  // Idle: the same daemon with nothing to do, then MariaDB alone.
+  say("idle: " + std::to_string(static_cast<int>(sizes.idleSeconds)) + " s with the daemon, then without");
+  sleepSeconds(2.0);
+  const double scale = 60.0 / sizes.idleSeconds;
+  double daemonCpu = cpuSeconds(daemon.pid()), mariaCpu = cpuSeconds(bench.options.mariadb);
+  sleepSeconds(sizes.idleSeconds);
+  daemonCpu = (cpuSeconds(daemon.pid()) - daemonCpu) * scale;
+  mariaCpu = (cpuSeconds(bench.options.mariadb) - mariaCpu) * scale;
+  daemon.stop();
+  sleepSeconds(1.0);
+  double mariaAlone = cpuSeconds(bench.options.mariadb);
+  sleepSeconds(sizes.idleSeconds);
+  mariaAlone = (cpuSeconds(bench.options.mariadb) - mariaAlone) * scale;
+  const std::string scaled =
+      sizes.idleSeconds == 60 ? "" : "measured over " + std::to_string(static_cast<int>(sizes.idleSeconds)) + " s, scaled to 60 s";
+  report.add({"idle", "daemon CPU, idle 60 s (poll 1.0 s)", daemonCpu, "CPU-s", kNone, "", "<= 0.02 CPU-s",
+              daemonCpu <= 0.02, scaled});
+  report.add({"idle", "MariaDB CPU, 60 s with the idle daemon", mariaCpu, "CPU-s", mariaAlone, "MariaDB with no client",
+              "< 0.064 CPU-s", mariaCpu < 0.064, scaled});
+}
+
+// ---- statements on a big database -------------------------------------------------------------
+
+struct StatementTimes {
+  std::map<std::string, double> p50;  // ms
+  double pollTotal = 0;
+};
+
+StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats, std::int64_t floorVid) {
+  db::ConnectionParams params;
+  params.socket = bench.options.socket;
+  params.database = name;
+  params.user = "aegir";
+  params.password = "aegir-test-password";
+  db::Connection connection(params);
+  aegir::TaskQueue tasks(connection);
+  tasks.ensureIndexes();
+  runs::migrate(connection);
+  runs::RunStore store(connection);
+  StatementTimes times;
+  auto time = [&](const std::string& what, const std::function<void()>& body) {
+    std::vector<double> samples;
+    for (int i = 0; i < repeats; ++i) {
+      const double start = monoSeconds();
+      body();
+      samples.push_back((monoSeconds() - start) * 1000);
+    }
+    times.p50[what] = percentile(samples, 0.5);
+  };
+  const auto now = static_cast<std::int64_t>(wallSeconds());
+  std::vector<aegir::QueuedTask> candidates;
+  time("paused", [&] { tasks.paused(); });
+  time("maxVid", [&] { tasks.maxVid(); });
+  time("candidates", [&] { candidates = tasks.candidates(200, floorVid); });
+  time("candidates from vid 0", [&] { tasks.candidates(200, 0); });
+  time("busy sites", [&] { tasks.processingSites(now); });
+  time("held locks", [&] { store.heldLocks(); });
+  for (const char* part : {"paused", "maxVid", "candidates", "busy sites", "held locks"}) times.pollTotal += times.p50[part];
+  // The claim as the daemon makes it: guard row, locks, the conditional update, the run, the lock.
+  std::vector<aegir::QueuedTask> oneEachSite;
+  std::set<std::int64_t> sites;
+  for (const auto& task : candidates) {
+    if (sites.insert(task.rid).second) oneEachSite.push_back(task);
+  }
+  std::vector<double> samples;
+  for (std::size_t i = 0; i < oneEachSite.size() && static_cast<int>(i) < repeats; ++i) {
+    const auto& task = oneEachSite[i];
+    const double start = monoSeconds();
+    db::Transaction transaction(connection);
+    store.lockGuard();
+    store.heldLocks();
+    if (!tasks.claim(task, now)) throw std::runtime_error("bench: a claim failed on " + name);
+    const auto runId = store.startTaskRun({task.nid, task.vid, task.rid, task.type, "drush", 1, "bench", 1,
+                                           wallSeconds(), static_cast<double>(task.changed), 0});
+    store.takeLock({task.rid, false, runId, 1}, wallSeconds());
+    transaction.commit();
+    samples.push_back((monoSeconds() - start) * 1000);
+  }
+  times.p50["claim"] = percentile(samples, 0.5);
+  return times;
+}
+
+void measureStatements(Bench& bench) {
+  const Sizes& sizes = bench.sizes;
+  Report& report = bench.report;
+  say("statements: 1,000 queued, no history");
+  bench.createDatabase("bench_small");
+  {
+    RawSql sql(bench.options.socket, "bench_small");
+    createSites(sql, kSites);
+    queueTasks(sql, kFirstNid, 1000, kSites, 1700000000);
+  }
+  const StatementTimes small = timeStatements(bench, "bench_small", sizes.statementRepeats, kFirstNid);
+  const int rows = 2 * sizes.historyFinished;
+  say("statements: " + std::to_string(rows) + " historical task rows (" + std::to_string(sizes.historyLeftProcessing) +
+      " claimed revisions left at -1), " + std::to_string(sizes.historyQueued) + " queued");
+  bench.createDatabase("bench_history");
+  const std::int64_t queuedFrom = 2000000;
+  {
+    RawSql sql(bench.options.socket, "bench_history");
+    createSites(sql, kSites);
+    createHistory(sql, sizes.historyFinished, kSites, sizes.historyLeftProcessing);
+    queueTasks(sql, queuedFrom, sizes.historyQueued, kSites, 1700000000);
+  }
+  const StatementTimes big = timeStatements(bench, "bench_history", sizes.statementRepeats, queuedFrom);
+  const std::string bigLabel = std::to_string(rows / 1000) + "k rows, " + std::to_string(sizes.historyQueued / 1000) + "k queued";
+  report.add({"statements", "poll (5 statements), " + bigLabel, big.pollTotal, "ms", small.pollTotal,
+              "same, 1k queued, no history", "<= 2 ms, flat", big.pollTotal <= 2, ""});
+  for (const char* part : {"candidates", "busy sites", "maxVid", "paused", "held locks"}) {
+    report.add({"statements", std::string("  of it: ") + part, big.p50.at(part), "ms", small.p50.at(part), "", "",
+                std::nullopt, ""});
+  }
+  report.add({"statements", "claim transaction (6 statements), " + bigLabel, big.p50.at("claim"), "ms",
+              small.p50.at("claim"), "same, 1k queued, no history", "<= 2 ms, flat", big.p50.at("claim") <= 2, ""});
+  report.add({"statements", "full candidate scan (vid 0, every 300 s), " + bigLabel, big.p50.at("candidates from vid 0"),
+              "ms", small.p50.at("candidates from vid 0"), "", "", std::nullopt, ""});
+}
+
+// ---- the Aegir simulator ----------------------------------------------------------------------
+
+void measureSimulator(Bench& bench) {
+  const Sizes& sizes = bench.sizes;
+  Report& report = bench.report;
+  for (int concurrency : {1, 8}) {
+    const int tasks = concurrency == 1 ? sizes.simC1 : sizes.simC8;
+    const std::string suffix = std::to_string(concurrency);
+    say("the Aegir simulator, concurrency " + suffix + ": " + std::to_string(tasks) + " tasks, alone and by the daemon");
+    double alone = 0, daemonRate = 0;
+    for (const bool withDaemon : {false, true}) {
+      const std::string name = std::string(withDaemon ? "bench_sim" : "bench_simalone") + suffix;
+      bench.createDatabase(name);
+      RawSql sql(bench.options.socket, name);
+      createSites(sql, kSites);
+      const auto nids = queueTasks(sql, kFirstNid, tasks, kSites, 1700000000);
+      const std::string home = bench.folder(name);
+      mkdir(home.c_str(), 0755);
+      if (waitFor(spawn(bench.writeHome, {home, bench.options.socket, name, "aegir", "aegir-test-password"},
+                        {{"PATH", "/usr/bin:/bin"}})) != 0) {
+        throw std::runtime_error("write-home failed for " + home);
+      }
+      if (!withDaemon) {
+        alone = runAlone(bench, name, bench.simulator, home, nids, concurrency, "").throughput;
+        continue;
+      }
+      sql.run("REPLACE INTO variable (name, value) VALUES ('hosting_skynet_paused', 'b:1;')");
+      DaemonConfig config{bench.skynet, bench.options.socket, name, bench.simulator, home, home + "/daemon",
+                          concurrency, 1.0, ""};
+      Daemon daemon(config);
+      waitForWorker(sql, daemon);
+      const double start = wallSeconds();
+      sql.run("UPDATE variable SET value = 'b:0;' WHERE name = 'hosting_skynet_paused'");
+      waitUntil(
+          [&] {
+            if (!alive(daemon.pid())) throw std::runtime_error("the daemon exited: " + daemon.log());
+            sleepSeconds(0.02);
+            return sql.integer("SELECT COUNT(*) FROM hosting_task t JOIN node n ON n.vid = t.vid "
+                               "WHERE n.type = 'task' AND t.task_status = 1") >= tasks;
+          },
+          600, name + ": every task done");
+      daemonRate = tasks / (wallSeconds() - start);
+      daemon.stop();
+    }
+    report.add({"simulator", "simulator throughput, concurrency " + suffix, daemonRate, "tasks/s", alone,
+                "simulator alone", ">= 0.8 x floor", daemonRate >= 0.8 * alone, ""});
+  }
+}
+
+// ---- the HTTP API -----------------------------------------------------------------------------
+
+void measureApi(Bench& bench) {
+  Report& report = bench.report;
+  if (access(bench.apiBench.c_str(), X_OK) != 0) {
+    report.add({"api", "API start/stop, 8 clients", kNone, "req/s", kNone, "", ">= 5000 req/s, p99 <= 5 ms",
+                std::nullopt, "not measured: " + bench.apiBench + " is not built (the HTTP API is not in this build)"});
+    return;
+  }
+  say("the HTTP API: start/stop of " + std::to_string(bench.sizes.apiRuns) + " runs by 8 clients");
+  bench.createDatabase("bench_api");
+  const std::string out = bench.folder("api.txt");
+  waitFor(spawn(bench.apiBench,
+                {bench.options.socket, "bench_api", "aegir", "aegir-test-password", std::to_string(bench.sizes.apiRuns), "8"},
+                {{"PATH", "/usr/bin:/bin"}}, out));
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  double rate = kNone, p99 = kNone;
+  if (const auto at = text.find(" requests/s"); at != std::string::npos) {
+    rate = std::stod(text.substr(text.rfind(' ', at - 1) + 1));
+  }
+  if (const auto at = text.find("p99 "); at != std::string::npos) p99 = std::stod(text.substr(at + 4));
+  report.add({"api", "API start/stop, 8 clients", rate, "req/s", kNone, "", ">= 5000 req/s", rate >= 5000, ""});
+  report.add({"api", "API start/stop, 8 clients, p99", p99, "ms", kNone, "", "<= 5 ms", p99 <= 5, ""});
+}
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--socket") options.socket = value();
+    else if (arg == "--mariadb-pid") options.mariadb = static_cast<pid_t>(std::stoi(value()));
+    else if (arg == "--work") options.work = value();
+    else if (arg == "--tree") options.tree = value();
+    else if (arg == "--build") options.build = value();
+    else if (arg == "--out") options.out = value();
+    else if (arg == "--quick") options.quick = true;
+    else if (arg == "--rss-tasks") options.rssTasks = std::stoi(value());
+    else if (arg == "--only") {
+      std::istringstream parts(value());
+      std::string part;
+      while (std::getline(parts, part, ',')) options.only.insert(part);
+    }
+    else throw std::invalid_argument("unknown option " + arg);
+  }
+  if (options.socket.empty() || options.mariadb <= 0 || options.work.empty() || options.tree.empty() ||
+      options.build.empty() || options.out.empty()) {
+    throw std::invalid_argument("usage: skynet_bench --socket S --mariadb-pid P --work DIR --tree SRC --build BUILD "
+                                "--out FILE [--quick] [--rss-tasks N]");
+  }
+  return options;
+}
+
+}  // namespace
+}  // namespace skynet::bench
+
+int main(int argc, char** argv) {
+  using namespace skynet::bench;
+  try {
+    Bench bench;
+    bench.options = parse(argc, argv);
+    bench.sizes = sizesFor(bench.options);
+    bench.standIn = bench.options.build + "/bench/noop_drush";
+    bench.apiBench = bench.options.build + "/bench/api_bench";
+    bench.skynet = bench.options.build + "/native/skynet";
+    bench.simulator = bench.options.tree + "/tests/aegir-sim/drush";
+    bench.writeHome = bench.options.tree + "/tests/aegir-sim/write-home";
+    signal(SIGPIPE, SIG_IGN);
+    // The count of write transactions (globalStatus()), off by default.
+    RawSql(bench.options.socket, "").run("SET GLOBAL innodb_monitor_enable = 'trx_rw_commits'");
+    const double began = monoSeconds();
+    if (bench.options.runs("floor")) measureFloor(bench);
+    if (bench.options.runs("throughput")) measureThroughput(bench);
+    if (bench.options.runs("pickup")) measurePickup(bench);
+    if (bench.options.runs("statements")) measureStatements(bench);
+    if (bench.options.runs("simulator")) measureSimulator(bench);
+    if (bench.options.runs("api")) measureApi(bench);
+    const double seconds = monoSeconds() - began;
+    std::cout << "\nskynet benchmark (" << (bench.options.quick ? "--quick" : "full") << ", "
+              << static_cast<int>(seconds) << " s); floors measured in this run\n\n";
+    bench.report.print(std::cout);
+    bench.report.writeJson(bench.options.out, bench.options, seconds);
+    std::cout << "\nwritten to " << bench.options.out << "\n";
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "skynet_bench: " << error.what() << "\n";
+    return 1;
+  }
+}
