@@ -68,15 +68,16 @@ bool TaskQueue::release(std::int64_t vid) {
 }
 
 std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t vid, const std::string& errorCode,
-                                                const std::string& message, std::int64_t now) {
+                                                const std::string& message, std::int64_t now,
+                                                const std::string& logType) {
   db::Transaction transaction(db_);
   // Lock the row first: a hosting-task finishing at this very moment either finalized already
   // (and we leave its status alone) or cannot finalize until we commit.
   const auto current = db_.queryOne("SELECT task_status FROM {hosting_task} WHERE vid = ? FOR UPDATE", {vid});
   if (!current || current->integer(0, kQueued) != kProcessing) return std::nullopt;
   db_.execute("INSERT INTO {hosting_task_log} (vid, nid, type, message, error, timestamp) "
-              "VALUES (?, ?, 'error', ?, ?, ?)",
-              {vid, nid, message, errorCode, now});
+              "VALUES (?, ?, ?, ?, ?, ?)",
+              {vid, nid, logType, message, errorCode, now});
   // hosting_task_parse_log(): any error or failed entry means ERROR, else any warning means WARNING.
   const auto counts = db_.queryOne(
       "SELECT SUM(type IN ('error', 'failed')), SUM(type = 'warning') FROM {hosting_task_log} WHERE vid = ?",
@@ -88,6 +89,12 @@ std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t v
               {static_cast<std::int64_t>(status), now, vid});
   transaction.commit();
   return status;
+}
+
+void TaskQueue::resetClaimedRevision(std::int64_t claimedVid) {
+  db_.execute("UPDATE {hosting_task} t JOIN {node} n ON n.nid = t.nid SET t.task_status = 0 "
+              "WHERE t.vid = ? AND t.task_status = -1 AND n.vid <> t.vid",
+              {claimedVid});
 }
 
 std::optional<bool> TaskQueue::flag(const std::string& variable, bool ifAbsent) {
@@ -117,7 +124,11 @@ void TaskQueue::ensureIndexes() {
       "AND TABLE_NAME = ? AND COLUMN_NAME = 'task_status' AND SEQ_IN_INDEX = 1",
       {db_.prefix() + "hosting_task"});
   if (row->integer(0) == 0) {
-    db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
+    try {
+      db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
+    } catch (const db::Error& error) {
+      if (error.code() != 1061) throw;  // ER_DUP_KEYNAME: another daemon added it a moment ago
+    }
   }
 }
 

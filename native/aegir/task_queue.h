@@ -62,8 +62,15 @@ class TaskQueue {
   // A hosting-task that died before finalizing: writes an `error` entry saying why into
   // hosting_task_log and sets the status by Aegir's rule (any error entry means failed).
   // Returns the status written, or nullopt when the task was no longer processing.
+  // `logType` is the entry's type: error (the task failed) or warning (Aegir's own cancel writes one).
   std::optional<int> finalizeAbandoned(std::int64_t nid, std::int64_t vid, const std::string& errorCode,
-                                       const std::string& message, std::int64_t now);
+                                       const std::string& message, std::int64_t now,
+                                       const std::string& logType = "error");
+  // The queued tasks a poll considers (see queued()).
+  std::vector<QueuedTask> candidates(std::size_t oldest, std::int64_t fromVid) { return queued(oldest, fromVid); }
+  // Once hosting-task saved its own revision, the claimed one goes back from -1 to 0, as Aegir's
+  // own runners leave it (Aegir's queue page counts -1 rows without the node.vid join).
+  void resetClaimedRevision(std::int64_t claimedVid);
 
   // A Drupal variable read as a flag: `ifAbsent` when there is no row, nullopt when the stored
   // value is not a serialized scalar.

@@ -3,12 +3,18 @@
 #include <Poco/Environment.h>
 #include <Poco/Format.h>
 #include <Poco/Util/Application.h>
+#include <linux/close_range.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include <iomanip>
 #include <iostream>
 
 #include "aegir/task_queue.h"
+#include "daemon/file_watch.h"
 #include "daemon/queue_daemon.h"
 #include "daemon/waker.h"
 #include "process/child_process.h"
@@ -42,6 +48,28 @@ std::string drushProblem(const Settings& settings) {
   return settings.file + ": queue.drush: '" + settings.queue.drush + "' is not an executable on the PATH (" + path + ")";
 }
 
+// Executes the (new) binary in this process with the arguments it was started with: the running
+// tasks stay children of this pid, and the new image adopts them. --daemon is dropped, since the
+// process is detached already.
+int reexecute(Poco::Logger& logger, std::ostream& err) {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> arguments;
+  std::string argument;
+  while (std::getline(in, argument, '\0')) {
+    if (argument != "--daemon") arguments.push_back(argument);
+  }
+  const std::string executable = daemon::ownExecutable();
+  std::vector<char*> argv;
+  for (auto& item : arguments) argv.push_back(item.data());
+  argv.push_back(nullptr);
+  logger.notice("executing " + executable);
+  // Nothing but stdin/stdout/stderr may reach the new image (a database socket, the API's).
+  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  execv(executable.c_str(), argv.data());
+  err << "skynet: cannot execute " << executable << ": " << std::strerror(errno) << "\n";
+  return Application::EXIT_SOFTWARE;
+}
+
 int runQueued(const Settings& settings, const std::function<Settings()>& reload, Poco::Logger& logger,
               std::ostream& err) {
   // Tasks run as the daemon's user, and provision refuses to run as root (PROVISION_IS_ROOT).
@@ -57,9 +85,15 @@ int runQueued(const Settings& settings, const std::function<Settings()>& reload,
   // and waits on its own waker instead, which the signal handlers wake.
   daemon::Waker waker;
   daemon::Signals::install(waker);
-  daemon::QueueDaemon queue(settings, logger, waker);
-  queue.setReloader(reload);
-  return queue.run();
+  int code = 0;
+  {
+    daemon::QueueDaemon queue(settings, logger, waker);
+    queue.setReloader(reload);
+    queue.watchBinary(daemon::ownExecutable());
+    code = queue.run();
+  }
+  if (code == daemon::QueueDaemon::kExitReexec) return reexecute(logger, err);
+  return code;
 }
 
 int runCheck(const Settings& settings, std::ostream& out, std::ostream& err) {

@@ -1,45 +1,47 @@
-// The queue daemon's loop: it polls (or is woken), claims what the scheduling policy picks,
-// runs each task's `drush @hostmaster hosting-task <nid>` as a supervised child, and records
-// what became of it.
+// The queue daemon: Aegir tasks and lackey jobs claimed from the database and run as supervised
+// child processes.
 //
-// Data flows one way: the policy decides, the child process runs, the task queue and the run
-// store record. The database may vanish at any moment: the loop then keeps watching its
-// children, queues what it must write, and writes it once a connection is back.
+// Two threads, so that supervision never waits on the database (issue "Self-healing" §2):
+// - the supervision thread (the caller of run()): signals, reloads, the Supervisor (launch,
+//   adopt, deadlines, group kills, reaping, output caps), and the file watches of the
+//   configuration and the binary. It blocks only on its waker (a self-pipe: signals, SIGCHLD,
+//   commands from the database thread), never on a query;
+// - the database thread (daemon/dispatcher.h): connects, claims, records, adopts.
+// They talk only through the Mailbox (typed commands one way, the typed outbox the other).
+//
+// Stopping (SIGTERM, SIGINT, requestStop()) follows queue.shutdown: adopt (leave running
+// processes for the next start, which adopts them), drain (wait for them) or kill (SIGTERM their
+// groups, SIGKILL after queue.kill_grace). A changed binary ends run() as in adopt mode and
+// returns kExitReexec: the caller then executes the new binary in this same process, whose
+// children stay its children and are adopted by the new image.
 #pragma once
 
 #include <Poco/Logger.h>
 
 #include <atomic>
-#include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
-#include "aegir/task_queue.h"
 #include "config/settings.h"
-#include "daemon/scan_window.h"
+#include "daemon/dispatcher.h"
+#include "daemon/file_watch.h"
+#include "daemon/mailbox.h"
+#include "daemon/supervisor.h"
 #include "daemon/waker.h"
-#include "db/connection.h"
-#include "process/child_process.h"
-#include "runs/run_store.h"
-#include "scheduler/policy.h"
 
 namespace skynet::daemon {
 
-// Retry backoff of a task that hosting-task did not take: 5 s, doubling, at most 5 minutes.
-double retryDelay(int attempts);
-
 class QueueDaemon {
  public:
+  // run()'s result when the binary changed and the caller should execute it again.
+  static constexpr int kExitReexec = -2;
+
   QueueDaemon(Settings settings, Poco::Logger& logger, Waker& waker);
   ~QueueDaemon();
 
-  // Runs until a stop is requested (requestStop() or SIGTERM/SIGINT) and the shutdown mode is
-  // done. Returns the process exit code.
+  // Runs until a stop is requested and the shutdown mode is done; returns the exit code, or
+  // kExitReexec.
   int run();
   // Thread-safe.
   void requestStop();
@@ -47,69 +49,39 @@ class QueueDaemon {
   void requestReload();
   // How the configuration is read again; without one a reload keeps the settings it has.
   void setReloader(std::function<Settings()> reloader) { reloader_ = std::move(reloader); }
+  // Watch this file (default: none) for a new binary of the daemon.
+  void watchBinary(const std::string& path) { binaryWatch_ = FileWatch(path, kSettleSeconds); }
+
+  // For the HTTP API; thread-safe.
+  void wake() { dispatcher_->wake(); }
+  double lastLoopTurn() const { return std::min(lastTurn_.load(), dispatcher_->lastTurn()); }
+  std::int64_t workerId() const { return dispatcher_->workerId(); }
+  bool databaseUp() const { return dispatcher_->databaseUp(); }
 
  private:
-  // drush's arguments for a task: @hostmaster hosting-task <nid> --strict=0 --force.
-  std::vector<std::string> commandFor(std::int64_t nid) const;
+  static constexpr double kSettleSeconds = 1.0;
+  static constexpr double kShutdownFlushLimit = 10.0;
+  static constexpr double kPruneEvery = 3600.0;
 
-  struct ActiveTask {
-    aegir::QueuedTask task;
-    std::int64_t runId = 0;
-    int attempts = 1;
-    std::unique_ptr<process::ChildProcess> child;
-    std::string outputFile;
-    double started = 0;
-    double deadline = 0;  // 0: no timeout
-    double killAt = 0;    // when SIGKILL follows the SIGTERM already sent; 0: none sent
-    int timeoutSeconds = 0;
-    bool timedOut = false;
-    bool killedAtShutdown = false;
-  };
-  struct Retry {
-    int attempts = 0;
-    double after = 0;
-    std::int64_t vid = 0;  // the revision that went back to the queue
-  };
-
-  void applySettings(Settings settings);
-  void reload();
-  bool connected();
-  void onDatabaseError(const db::Error& error);
-  void flushPending();
-  void dispatch(double now);
-  void start(const aegir::QueuedTask& task, double now);
-  void reap(double now);
-  void enforceTimeouts(double now);
-  void recordOutcome(const ActiveTask& active, const process::ExitStatus& status, double now);
-  void beginShutdown(double now);
-  double nextWake(double now) const;
-  std::string logTail(const std::string& file) const;
+  void reload(const char* why);
+  void beginShutdown(double nowMono);
+  void handle(Command& command, double nowMono);
 
   Settings settings_;
   Poco::Logger& log_;
   Waker& waker_;
-  scheduler::Policy policy_;
-  std::map<std::string, std::string> childEnvironment_;
-  std::string drushPath_;
-  std::string host_;
-
-  std::unique_ptr<db::Connection> db_;
-  double reconnectAt_ = 0;
-  double reconnectDelay_ = 1;
-  bool databaseDown_ = false;
-  std::int64_t workerId_ = 0;
-  double lastHeartbeat_ = 0;
-  std::optional<bool> lastPaused_;
-
-  std::vector<ActiveTask> active_;
-  std::map<std::int64_t, Retry> retries_;  // by task nid
-  ScanWindow scan_;
-  // Database work that waits for a connection, oldest first.
-  std::deque<std::function<void()>> pending_;
+  Mailbox mailbox_;
+  Supervisor supervisor_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  FileWatch configWatch_;
+  FileWatch binaryWatch_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> reload_{false};
+  std::atomic<double> lastTurn_{0};
   std::function<Settings()> reloader_;
   bool stopping_ = false;
+  bool reexec_ = false;
+  double nextPruneMono_ = 0;
 };
 
 }  // namespace skynet::daemon

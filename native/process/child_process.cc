@@ -48,7 +48,7 @@ std::unique_ptr<ChildProcess> ChildProcess::launch(const LaunchSpec& spec) {
   for (auto& item : envStrings) envp.push_back(item.data());
   envp.push_back(nullptr);
 
-  const int output = open(spec.outputFile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  const int output = open(spec.outputFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
   if (output < 0) {
     throw LaunchError("cannot open output file " + spec.outputFile + ": " + std::strerror(errno));
   }
@@ -138,8 +138,18 @@ ExitStatus ChildProcess::wait() {
 }
 
 void ChildProcess::signalGroup(int signal) {
-  if (status_) return;  // reaped: the group id may belong to someone else by now
+  // While any member is left, no new process can be given this pid, so -pid_ is still our group.
   kill(-pid_, signal);
+}
+
+std::unique_ptr<ChildProcess> ChildProcess::attach(pid_t pid) {
+  if (pid <= 0) return nullptr;
+  int raw = 0;
+  const pid_t done = waitpid(pid, &raw, WNOHANG);
+  if (done < 0) return nullptr;  // ECHILD: not ours
+  std::unique_ptr<ChildProcess> child(new ChildProcess(pid));
+  if (done == pid) child->status_ = decode(raw);
+  return child;
 }
 
 }  // namespace skynet::process

@@ -29,7 +29,7 @@ struct LaunchSpec {
   std::string executable;              // a path; see findExecutable()
   std::vector<std::string> arguments;  // without argv[0]
   std::map<std::string, std::string> environment;  // the whole environment of the child
-  std::string outputFile;              // stdout and stderr, appended
+  std::string outputFile;              // stdout and stderr; emptied first, then appended to
   std::string workingDirectory;        // empty: inherit
 };
 
@@ -50,12 +50,17 @@ class ChildProcess {
   // Starts the child; throws LaunchError (with the reason from the child's exec) on failure.
   static std::unique_ptr<ChildProcess> launch(const LaunchSpec& spec);
 
+  // A child of this process started before (by this image or the one before an execve), found by
+  // its pid; nullptr when `pid` is not a child of ours (then only its identity can be watched).
+  static std::unique_ptr<ChildProcess> attach(pid_t pid);
+
   pid_t pid() const { return pid_; }
   // Non-blocking: the exit status once the child has ended, else nullopt. Reaps it.
   std::optional<ExitStatus> poll();
   // Blocks until the child ends.
   ExitStatus wait();
-  // Sends `signal` to the child's whole process group.
+  // Sends `signal` to the child's whole process group, also after the leader was reaped: members
+  // that ignored SIGTERM must still get the SIGKILL. Once the group is empty nothing is sent.
   void signalGroup(int signal);
 
  private:

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -170,12 +171,13 @@ TEST_F(QueueDaemonTest, RunsEachQueuedTaskExactlyOnceWithTheExactCommandLine) {
     seen.insert(argv->getElement<std::string>(3));
     EXPECT_EQ(argv->getElement<std::string>(4), "--strict=0");
     EXPECT_EQ(argv->getElement<std::string>(5), "--force");
-    // Its own process group, and only HOME, USER and PATH from the daemon.
+    // Its own process group, and only HOME, USER and PATH from the daemon, plus the run's id
+    // (how a restarted daemon finds a child whose pid it had no time to record).
     EXPECT_EQ(call->getValue<int>("pgid"), call->getValue<int>("pid"));
     const auto names = call->getArray("env_names");
     std::set<std::string> env;
     for (unsigned i = 0; i < names->size(); ++i) env.insert(names->getElement<std::string>(i));
-    EXPECT_EQ(env, (std::set<std::string>{"HOME", "USER", "PATH"}));
+    EXPECT_EQ(env, (std::set<std::string>{"HOME", "USER", "PATH", "SKYNET_RUN_ID"}));
     EXPECT_EQ(call->getObject("env")->getValue<std::string>("HOME"), site_->home());
   }
   EXPECT_EQ(seen, (std::set<std::string>{std::to_string(nids[0]), std::to_string(nids[1]), std::to_string(nids[2])}));
@@ -339,16 +341,62 @@ TEST_F(QueueDaemonTest, NeverRunsTwoTasksForOneSite) {
   EXPECT_GE(second.started, first.stopped);
 }
 
-TEST_F(QueueDaemonTest, AdoptModeLeavesRunningTasksAlone) {
-  const auto task = site_->aegir().queueTask(10, "verify", "hang");
+TEST_F(QueueDaemonTest, AdoptModeHandsRunningTasksToTheNextStartWhichAdoptsThem) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:1.5");
   start("[queue]\nshutdown = adopt\n");
-  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid && runsOf(task.nid).back().pid; }));
   const auto pid = static_cast<pid_t>(runsOf(task.nid).back().pid);
   EXPECT_EQ(stop(), 0);
   EXPECT_EQ(kill(pid, 0), 0) << "the task's process should outlive the daemon";
-  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kProcessing);
-  kill(-pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  EXPECT_EQ(runsOf(task.nid).back().state, "running");
+  start("[queue]\nshutdown = adopt\n");
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.state, "succeeded");
+  EXPECT_NE(run.message.find("adopted from worker"), std::string::npos) << run.message;
+  EXPECT_EQ(runsOf(task.nid).size(), 1u);
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+  EXPECT_EQ(site_->invocations().size(), 1u);
+}
+
+TEST_F(QueueDaemonTest, CapsARunsOutputFileKeepingItsHeadAndItsTail) {
+  const auto task = site_->aegir().queueTask(10, "verify", "flood:6000000");
+  start("[log]\nmax_output_bytes = 1048576\n");
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.state, "succeeded");
+  std::ifstream in(run.outputFile, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_LE(text.size(), 1048576u);
+  EXPECT_NE(text.substr(0, 1024).find("Running provision-verify"), std::string::npos) << "the head stays";
+  EXPECT_NE(text.find("bytes of output cut here to keep the file within log.max_output_bytes"), std::string::npos);
+  const std::string tail = text.substr(text.size() - 4096);
+  EXPECT_NE(tail.find(std::string(99, 'x') + "\n"), std::string::npos) << "the tail stays: " << tail;
+}
+
+TEST_F(QueueDaemonTest, NeverAppendsToAnOlderRunsOutputFile) {
+  const auto task = site_->aegir().queueTask(10, "verify");
+  // A file of the same name from another database's run 1.
+  ASSERT_EQ(testing::runCommand("mkdir -p " + site_->dir() + "/task-output && echo 'OLD RUN OUTPUT' > " + site_->dir() +
+                                "/task-output/task-" + std::to_string(task.nid) + "-run-1.log"),
+            0);
+  start();
+  const auto run = finalRun(task.nid);
+  EXPECT_EQ(run.outputFile, site_->dir() + "/task-output/task-" + std::to_string(task.nid) + "-run-1.log");
+  std::ifstream in(run.outputFile);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("OLD RUN OUTPUT"), std::string::npos) << text;
+  EXPECT_NE(text.find("Running provision-verify"), std::string::npos);
+}
+
+TEST_F(QueueDaemonTest, PrunesRunOutputFilesOlderThanKeepDays) {
+  const std::string folder = site_->dir() + "/task-output";
+  ASSERT_EQ(testing::runCommand("mkdir -p " + folder + " && touch -d '40 days ago' " + folder + "/task-7-run-3.log " +
+                                folder + "/notes.txt && touch -d '2 days ago' " + folder + "/job-2-run-9.log"),
+            0);
+  start("[log]\nkeep_days = 30\n");
+  ASSERT_TRUE(waitUntil([&] { return access((folder + "/task-7-run-3.log").c_str(), F_OK) != 0; }));
+  EXPECT_EQ(access((folder + "/job-2-run-9.log").c_str(), F_OK), 0) << "younger than keep_days";
+  EXPECT_EQ(access((folder + "/notes.txt").c_str(), F_OK), 0) << "not a run's output file";
+  EXPECT_TRUE(capture_->contains("removed 1 run output file(s) older than 30 days"));
 }
 
 TEST_F(QueueDaemonTest, DrainModeWaitsForRunningTasks) {

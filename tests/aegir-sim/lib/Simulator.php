@@ -117,6 +117,23 @@ final class Simulator
                 // and no shutdown function finalizes the task.
                 fwrite(STDERR, "PHP Fatal error:  Simulated crash during $provision in " . __FILE__ . ' on line ' . __LINE__ . "\n");
                 return 255;
+            case 'crash-after':
+                // Runs a while, then dies without finalizing: for a crash while no daemon watches.
+                $seconds = (float) $param;
+                time_nanosleep((int) $seconds, (int) (fmod($seconds, 1.0) * 1e9));
+                fwrite(STDERR, "PHP Fatal error:  Simulated crash during $provision\n");
+                return 255;
+            case 'bytes':
+                // Output that is not valid UTF-8: a 0xff byte, and a character cut at the very end.
+                fwrite(STDOUT, "before \xff\xfe after caf\xc3\xa9 and a cut \xe2\x82");
+                break;
+            case 'hang-group':
+                // A member of the task's process group that ignores SIGTERM: only SIGKILL ends it.
+                $child = proc_open(['/bin/sh', '-c', 'trap "" TERM; echo "stubborn pid $$"; while :; do sleep 1; done'],
+                    [1 => STDOUT, 2 => STDERR], $pipes);
+                while (true) {
+                    sleep(60);
+                }
             case 'hang':
                 // No signal handlers: the default SIGTERM action must end this process.
                 while (true) {
@@ -171,8 +188,8 @@ final class Simulator
     {
         [$name, $param] = explode(':', $behaviour, 2) + [1 => null];
         $valid = match ($name) {
-            'succeed', 'fail', 'warn', 'crash', 'hang' => $param === null,
-            'sleep' => $param !== null && preg_match('/^\d+(\.\d+)?$/', $param) === 1,
+            'succeed', 'fail', 'warn', 'crash', 'hang', 'bytes', 'hang-group' => $param === null,
+            'sleep', 'crash-after' => $param !== null && preg_match('/^\d+(\.\d+)?$/', $param) === 1,
             'flood' => $param !== null && ctype_digit($param),
             default => false,
         };

@@ -1,0 +1,765 @@
+#include "daemon/dispatcher.h"
+
+#include <Poco/Environment.h>
+#include <Poco/File.h>
+#include <Poco/Format.h>
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <fstream>
+
+#include "process/process_identity.h"
+#include "runs/schema.h"
+#include "util/clock.h"
+#include "util/utf8.h"
+#include "version.h"
+
+namespace skynet::daemon {
+
+namespace {
+
+constexpr std::size_t kCandidateLimit = 200;
+constexpr double kHeartbeatEvery = 5.0;
+constexpr double kRecoverEvery = 10.0;
+// A worker on this host whose heartbeat is older than this is dead even if its pid runs (reused).
+constexpr double kLocalWorkerStale = 60.0;
+constexpr double kMaxReconnectDelay = 30.0;
+constexpr std::size_t kTaskTailLimit = 64 * 1024;
+constexpr int kJobBatch = 50;
+
+std::string seconds(double value) { return Poco::format("%.1f s", value); }
+
+std::string describe(const aegir::QueuedTask& task) {
+  return "task " + std::to_string(task.nid) + " (" + task.type + ", rid " + std::to_string(task.rid) + ")";
+}
+
+std::string lastLine(const std::string& text) {
+  auto end = text.find_last_not_of("\r\n \t");
+  if (end == std::string::npos) return "";
+  auto begin = text.rfind('\n', end);
+  const std::size_t from = begin == std::string::npos ? 0 : begin + 1;
+  return text.substr(from, end - from + 1);
+}
+
+bool pidAlive(std::int64_t pid) {
+  return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+// A directory below runs.workdir: what the API accepted, checked again before running.
+bool staysInside(const std::string& relative) {
+  if (!relative.empty() && relative[0] == '/') return false;
+  std::size_t at = 0;
+  while (at <= relative.size()) {
+    const auto next = relative.find('/', at);
+    const std::string part = relative.substr(at, next == std::string::npos ? std::string::npos : next - at);
+    if (part == "..") return false;
+    if (next == std::string::npos) break;
+    at = next + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+double retryDelay(int attempts) {
+  const double delay = 5.0 * std::pow(2.0, std::max(0, attempts - 1));
+  return std::min(delay, 300.0);
+}
+
+Dispatcher::Dispatcher(Settings settings, Poco::Logger& logger, Mailbox& mailbox)
+    // SKYNET_HOSTNAME: the host a worker records, where the system's name is not unique (containers).
+    : log_(logger), mailbox_(mailbox), host_(Poco::Environment::get("SKYNET_HOSTNAME", Poco::Environment::nodeName())) {
+  applySettings(settings);
+}
+
+Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::applySettings(const Settings& settings) {
+  settings_ = settings;
+  policy_.concurrency = settings_.queue.concurrency;
+  policy_.exclusiveTypes = settings_.queue.exclusive;
+  // Runs get the HOME, USER and PATH of the user the daemon runs as (aegir), and nothing else
+  // of the daemon's environment.
+  const passwd* user = getpwuid(geteuid());
+  const std::string home = Poco::Environment::get("HOME", user ? user->pw_dir : "/");
+  const std::string path = Poco::Environment::get("PATH", "/usr/local/bin:/usr/bin:/bin");
+  baseEnvironment_ = {{"HOME", home}, {"USER", user ? user->pw_name : Poco::Environment::get("USER", "")}, {"PATH", path}};
+  drushPath_ = process::findExecutable(settings_.queue.drush, path);
+}
+
+void Dispatcher::updateSettings(const Settings& settings) {
+  {
+    std::lock_guard<std::mutex> lock(settingsMutex_);
+    pendingSettings_ = settings;
+  }
+  mailbox_.wakeDatabase();
+}
+
+std::size_t Dispatcher::activeRuns() const {
+  std::lock_guard<std::mutex> lock(activeMutex_);
+  return active_.size();
+}
+
+void Dispatcher::finish(double secondsLeft) {
+  finishBy_.store(monotonicTime() + secondsLeft);
+  claiming_.store(false);
+  finishing_.store(true);
+  mailbox_.wakeDatabase();
+}
+
+void Dispatcher::run() {
+  for (;;) {
+    lastTurn_.store(unixTime());
+    turn();
+    if (finishing_.load()) {
+      const bool written = mailbox_.eventsPending() == 0;
+      if (written || monotonicTime() >= finishBy_.load()) break;
+    }
+    double wait = settings_.queue.pollInterval;
+    if (!db_) wait = std::min(wait, std::max(0.05, reconnectAtMono_ - monotonicTime()));
+    for (const auto& [nid, retry] : retries_) {
+      const double left = retry.afterMono - monotonicTime();
+      if (left > 0) wait = std::min(wait, left);
+    }
+    if (finishing_.load()) wait = std::min(wait, 0.2);
+    mailbox_.waitForDatabaseWork(wait);
+  }
+  const std::size_t unwritten = mailbox_.eventsPending();
+  if (unwritten > 0) {
+    log_.error(Poco::format("stopping with %z outcome(s) unwritten: the database is unreachable; "
+                            "those runs stay running in the database until Skynet runs again and adopts them",
+                            unwritten));
+  }
+  if (db_ && workerId_.load() != 0) {
+    try {
+      runs::RunStore(*db_).stopWorker(workerId_.load(), unixTime());
+    } catch (const db::Error& error) {
+      log_.warning(std::string("could not mark this worker stopped: ") + error.what());
+    }
+  }
+  db_.reset();
+}
+
+void Dispatcher::turn() {
+  {
+    std::optional<Settings> fresh;
+    {
+      std::lock_guard<std::mutex> lock(settingsMutex_);
+      fresh.swap(pendingSettings_);
+    }
+    if (fresh) {
+      const auto& a = fresh->database;
+      const auto& b = settings_.database;
+      const bool otherDatabase =
+          a.host != b.host || a.port != b.port || a.socket != b.socket || a.db != b.db || a.prefix != b.prefix;
+      const bool otherCredentials = a.user != b.user || a.passwd != b.passwd;
+      if (otherDatabase && activeRuns() > 0) {
+        // Outcomes belong to the database the runs were claimed from: switch once they are written.
+        log_.notice(Poco::format("the configuration names another database; switching once the %z run(s) "
+                                 "claimed from '%s' are recorded there (claiming nothing meanwhile)",
+                                 activeRuns(), settings_.database.db));
+        std::lock_guard<std::mutex> lock(settingsMutex_);
+        if (!pendingSettings_) pendingSettings_ = fresh;
+        fresh.reset();
+      } else {
+        applySettings(*fresh);
+        if (otherDatabase) {
+          db_.reset();
+          reconnectAtMono_ = 0;
+          prepared_ = false;
+          workerId_.store(0);
+          scan_ = ScanWindow();
+          retries_.clear();
+        } else if (otherCredentials) {
+          db_.reset();  // the same worker reconnects with the new credentials
+          reconnectAtMono_ = 0;
+        }
+      }
+    }
+  }
+  if (!connect()) return;
+  try {
+    if (!writeOutbox()) return;
+    const double nowMono = monotonicTime();
+    if (nowMono - lastHeartbeatMono_ >= kHeartbeatEvery) {
+      runs::RunStore(*db_).heartbeat(workerId_.load(), unixTime());
+      lastHeartbeatMono_ = nowMono;
+    }
+    if (nowMono - lastRecoveryMono_ >= kRecoverEvery) {
+      recover(lastRecoveryMono_ < 0);
+      lastRecoveryMono_ = nowMono;
+    }
+    forwardCancels();
+    bool switching = false;
+    {
+      std::lock_guard<std::mutex> lock(settingsMutex_);
+      switching = pendingSettings_.has_value();
+    }
+    if (claiming_.load() && !switching) {
+      dispatchTasks();
+      dispatchJobs();
+    }
+  } catch (const db::Error& error) {
+    onDatabaseError(error);
+  }
+}
+
+bool Dispatcher::connect() {
+  if (db_) return true;
+  const double nowMono = monotonicTime();
+  if (nowMono < reconnectAtMono_) return false;
+  try {
+    auto connection = std::make_unique<db::Connection>(settings_.database.connectionParams());
+    if (!prepared_) prepare(*connection);
+    else if (databaseDown_) log_.information("database is reachable again; writing what waited");
+    db_ = std::move(connection);
+    databaseDown_ = false;
+    databaseUp_.store(true);
+    reconnectDelay_ = 1;
+    return true;
+  } catch (const db::Error& error) {
+    onDatabaseError(error);
+    return false;
+  }
+}
+
+void Dispatcher::prepare(db::Connection& connection) {
+  aegir::TaskQueue tasks(connection);
+  const auto missing = tasks.missingTables();
+  if (!missing.empty()) {
+    throw db::Error("database '" + settings_.database.db + "' is not a hostmaster database: table " + missing.front() +
+                        " is missing",
+                    0);
+  }
+  tasks.ensureIndexes();
+  if (tasks.cronQueueEnabled().value_or(true)) {
+    log_.warning("Aegir's cron queue runner is on (hosting_queue_tasks_enabled) and may start tasks too; "
+                 "switch it off: drush @hostmaster vset hosting_queue_tasks_enabled 0");
+  }
+  runs::migrate(connection);
+  const double now = unixTime();
+  workerId_.store(runs::RunStore(connection).registerWorker(host_, getpid(), kVersion, now));
+  lastHeartbeatMono_ = monotonicTime();
+  lastRecoveryMono_ = -1e9;  // adopt what dead workers left before claiming anything
+  prepared_ = true;
+  log_.information(Poco::format("connected to database '%s'; worker %?d on %s", settings_.database.db,
+                                workerId_.load(), host_));
+}
+
+void Dispatcher::onDatabaseError(const db::Error& error) {
+  db_.reset();
+  databaseUp_.store(false);
+  const std::size_t running = activeRuns();
+  const std::string watching = running == 0 ? "" : Poco::format("; still watching %z running run(s)", running);
+  if (!databaseDown_) log_.error(std::string(error.what()) + "; retrying with backoff" + watching);
+  else log_.debug(std::string("database still unavailable: ") + error.what());
+  databaseDown_ = true;
+  reconnectAtMono_ = monotonicTime() + reconnectDelay_;
+  reconnectDelay_ = std::min(reconnectDelay_ * 2, kMaxReconnectDelay);
+}
+
+// Writes the outbox oldest first. A lost connection leaves the item there for the next connection;
+// a statement the server rejects for what it holds is logged and the item dropped, so one bad item
+// never stops the queue. Returns false when the connection was lost.
+bool Dispatcher::writeOutbox() {
+  Event event;
+  while (mailbox_.peekEvent(event)) {
+    try {
+      write(event);
+    } catch (const db::Error& error) {
+      if (error.connectionLost() || !db_) throw;
+      log_.error(std::string("could not record a run's progress, dropping that record: ") + error.what());
+    }
+    mailbox_.popEvent();
+  }
+  return true;
+}
+
+void Dispatcher::write(const Event& event) {
+  if (const auto* started = std::get_if<Started>(&event)) {
+    recordStarted(*started);
+  } else if (const auto* failed = std::get_if<LaunchFailed>(&event)) {
+    recordLaunchFailed(*failed);
+  } else if (const auto* ended = std::get_if<Ended>(&event)) {
+    std::string cancelledBy;
+    {
+      std::lock_guard<std::mutex> lock(activeMutex_);
+      auto found = active_.find(ended->runId);
+      if (found != active_.end()) cancelledBy = found->second.cancelledBy;
+    }
+    RunEnding ending;
+    ending.exit = ended->exit;
+    ending.endedBy = ended->endedBy;
+    ending.timeoutSeconds = ended->timeoutSeconds;
+    ending.cancelledBy = cancelledBy.empty() ? "api" : cancelledBy;
+    recordEnded(ended->runId, ending, ended->stoppedWall, ended->outputFile);
+  }
+}
+
+void Dispatcher::recordStarted(const Started& started) {
+  std::string outputFile;
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    auto found = active_.find(started.runId);
+    if (found == active_.end()) return;
+    found->second.launched = true;
+    found->second.startedWall = started.startedWall;
+    outputFile = found->second.outputFile;
+  }
+  runs::RunStore(*db_).setProcess(started.runId, {started.identity.pid, started.identity.startTicks,
+                                                  started.identity.bootId, outputFile, started.startedWall});
+}
+
+void Dispatcher::recordLaunchFailed(const LaunchFailed& failed) {
+  Active active;
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    auto found = active_.find(failed.runId);
+    if (found == active_.end()) return;
+    active = found->second;
+  }
+  runs::RunStore store(*db_);
+  const double now = unixTime();
+  if (active.kind == "task") {
+    aegir::TaskQueue tasks(*db_);
+    tasks.release(active.task.vid);
+    std::string message;
+    if (failed.shuttingDown) {
+      message = "not started: Skynet was stopping; queued again";
+    } else {
+      const double delay = retryDelay(active.attempts);
+      retries_[active.task.nid] = {active.attempts, monotonicTime() + delay, active.task.vid};
+      message = failed.error + "; queued again, next try in " + seconds(delay);
+      log_.error(describe(active.task) + ": " + message);
+    }
+    store.finishRun(failed.runId, {runs::state::kDeferred, std::nullopt, std::nullopt, now, util::validUtf8(message), ""});
+  } else if (failed.shuttingDown) {
+    store.rescheduleRun(failed.runId, "not started: Skynet was stopping");
+  } else {
+    log_.error(Poco::format("job run %?d could not start: %s", failed.runId, failed.error));
+    store.finishRun(failed.runId, {runs::state::kFailed, std::nullopt, std::nullopt, now,
+                                   util::validUtf8("could not start: " + failed.error), ""});
+  }
+  std::lock_guard<std::mutex> lock(activeMutex_);
+  active_.erase(failed.runId);
+}
+
+void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, double stoppedWall,
+                             const std::string& outputFile) {
+  Active active;
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    auto found = active_.find(runId);
+    if (found == active_.end()) return;
+    active = found->second;
+  }
+  RunEnding ending = endingIn;
+  const std::string file = outputFile.empty() ? active.outputFile : outputFile;
+  const std::size_t tailLimit =
+      std::min<std::size_t>(active.kind == "task" ? kTaskTailLimit : static_cast<std::size_t>(settings_.api.maxLogBytes),
+                            static_cast<std::size_t>(settings_.api.maxLogBytes));
+  const std::string tail = util::utf8Tail(readTail(file, tailLimit + 4), tailLimit);
+  ending.lastOutputLine = lastLine(tail);
+  runs::RunEnd end;
+  end.stopped = stoppedWall;
+  end.logTail = tail;
+  if (ending.exit) {
+    if (ending.exit->signal) end.signal = ending.exit->signal;
+    else end.exitCode = ending.exit->exitCode;
+  }
+  runs::RunStore store(*db_);
+  std::string line;
+  if (active.kind == "task") {
+    const aegir::QueuedTask& task = active.task;
+    aegir::TaskQueue tasks(*db_);
+    const auto current = tasks.state(task.nid);
+    const TaskOutcome outcome = classifyTask({current.exists, task.vid, current.currentVid, current.status}, ending);
+    end.state = outcome.state;
+    end.message = outcome.message;
+    bool taken = true;
+    if (outcome.action == TaskAction::Release) {
+      if (tasks.release(task.vid)) {
+        taken = false;
+        if (ending.neverStarted) {
+          end.message += "; queued again";  // nothing ran: no reason to wait
+        } else {
+          const double delay = retryDelay(active.attempts);
+          retries_[task.nid] = {active.attempts, monotonicTime() + delay, task.vid};
+          end.message += "; queued again, next try in " + seconds(delay);
+        }
+      } else {
+        end.message = "the task was changed by someone else while hosting-task ran";
+      }
+    } else if (outcome.action == TaskAction::Finalize) {
+      const std::int64_t vid = current.currentVid;
+      const auto status = tasks.finalizeAbandoned(task.nid, vid, outcome.errorCode, outcome.logMessage,
+                                                  static_cast<std::int64_t>(stoppedWall), outcome.logType);
+      if (status && outcome.state != runs::state::kTimedOut && outcome.state != runs::state::kCancelled &&
+          *status != aegir::kError) {
+        end.state = *status == aegir::kWarning ? runs::state::kWarning : runs::state::kSucceeded;
+      }
+    }
+    // hosting-task saved its own revision: the claimed one goes back to 0, as Aegir's runners leave it.
+    if (current.exists && current.currentVid != task.vid) tasks.resetClaimedRevision(task.vid);
+    if (taken) retries_.erase(task.nid);
+    if (active.adoptedFrom) {
+      end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
+    }
+    end.message = util::validUtf8(end.message);
+    store.finishRun(runId, end);
+    const std::string duration = active.startedWall > 0 ? " in " + seconds(stoppedWall - active.startedWall) : "";
+    line = Poco::format("%s finished: %s%s (run %?d, %s)%s", describe(task), end.state, duration, runId,
+                        describeExit(ending.exit),
+                        end.message.empty() ? std::string() : ": " + end.message);
+  } else {
+    const JobOutcome outcome = classifyJob(ending);
+    if (outcome.state == runs::state::kScheduled) {
+      store.rescheduleRun(runId, outcome.message);
+    } else {
+      end.state = outcome.state;
+      end.message = outcome.message;
+      if (active.adoptedFrom) {
+        end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
+      }
+      end.message = util::validUtf8(end.message);
+      store.finishRun(runId, end);
+    }
+    line = Poco::format("job run %?d (application %?d) finished: %s (%s)%s", runId, active.applicationId, outcome.state,
+                        describeExit(ending.exit), outcome.message.empty() ? std::string() : ": " + outcome.message);
+  }
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    active_.erase(runId);
+  }
+  if (end.state == runs::state::kSucceeded) log_.information(line);
+  else if (end.state == runs::state::kWarning || end.state == runs::state::kDeferred) log_.warning(line);
+  else log_.error(line);
+}
+
+void Dispatcher::recover(bool atStart) {
+  runs::RunStore store(*db_);
+  const double now = unixTime();
+  const std::int64_t me = workerId_.load();
+  for (const auto& worker : store.workers()) {
+    if (worker.id == me) continue;
+    const double silence = now - worker.heartbeat;
+    if (worker.host == host_) {
+      // Our own previous image (before an execve) has our pid; a reused pid has a stale heartbeat.
+      const bool dead = worker.stopped || worker.pid == getpid() || !pidAlive(worker.pid) || silence > kLocalWorkerStale;
+      if (!dead) continue;
+      const auto left = store.unfinishedRuns(worker.id);
+      if (!left.empty()) {
+        log_.notice(Poco::format("worker %?d on this host is gone (pid %?d); taking over its %z unfinished run(s)",
+                                 worker.id, worker.pid, left.size()));
+      }
+      for (const auto& run : left) adoptOrFinalize(run, worker.id);
+      if (!worker.stopped) store.stopWorker(worker.id, now);
+    } else if (silence > settings_.queue.lostAfter) {
+      const auto left = store.unfinishedRuns(worker.id);
+      for (const auto& run : left) finalizeLost(run, worker);
+      if (!left.empty() || !worker.stopped) store.stopWorker(worker.id, worker.heartbeat);
+    } else if (atStart && silence > 3 * kHeartbeatEvery) {
+      const auto left = store.unfinishedRuns(worker.id);
+      if (!left.empty()) {
+        log_.notice(Poco::format("worker %?d on %s has %z run(s) and was last heard of %s ago; they are "
+                                 "finalized as lost after queue.lost_after (%d s) without a heartbeat",
+                                 worker.id, worker.host, left.size(), seconds(silence), settings_.queue.lostAfter));
+      }
+    }
+  }
+}
+
+void Dispatcher::adoptOrFinalize(const runs::UnfinishedRun& run, std::int64_t fromWorker) {
+  process::ProcessIdentity identity{static_cast<pid_t>(run.process.pid), run.process.procStart, run.process.bootId};
+  bool alive = run.process.pid > 0 && run.process.bootId == process::bootId() && process::stillRunning(identity);
+  if (!alive) {
+    // Killed between the spawn and the record of its pid: its environment names the run.
+    const auto found = process::findByEnvironment("SKYNET_RUN_ID", std::to_string(run.id));
+    if (found.size() == 1) {
+      if (const auto id = process::identify(found.front())) {
+        identity = *id;
+        alive = true;
+      }
+    }
+  }
+  Active active;
+  active.kind = run.kind;
+  active.task.nid = run.nid;
+  active.task.vid = run.vid;
+  active.task.rid = run.rid;
+  active.task.type = run.type;
+  active.applicationId = run.applicationId;
+  active.attempts = run.attempts;
+  active.timeout = run.timeout;
+  active.outputFile = run.process.outputFile;
+  active.cancelledBy = run.cancelledBy;
+  active.launched = alive;
+  active.startedWall = run.process.started;
+  active.adoptedFrom = fromWorker;
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    active_[run.id] = active;
+  }
+  runs::RunStore store(*db_);
+  if (alive) {
+    store.adoptRun(run.id, workerId_.load(), Poco::format("adopted from worker %?d", fromWorker));
+    if (identity.pid != run.process.pid) {
+      store.setProcess(run.id, {identity.pid, identity.startTicks, identity.bootId, run.process.outputFile,
+                                run.process.started});
+    }
+    log_.information(Poco::format("run %?d (%s%s) adopted from worker %?d: pid %d still runs", run.id, run.kind,
+                                  run.kind == "task" ? " " + std::to_string(run.nid) : std::string(), fromWorker,
+                                  static_cast<int>(identity.pid)));
+    mailbox_.post(Command{Adoption{run.id, identity, run.process.outputFile, run.process.started, run.timeout}});
+    if (!run.cancelledBy.empty()) mailbox_.post(Command{CancelCommand{run.id}});
+    return;
+  }
+  RunEnding ending;
+  ending.neverStarted = run.process.pid == 0;
+  ending.cancelledBy = run.cancelledBy.empty() ? "api" : run.cancelledBy;
+  if (!run.cancelledBy.empty()) ending.endedBy = EndedBy::Cancel;
+  recordEnded(run.id, ending, unixTime(), run.process.outputFile);
+}
+
+void Dispatcher::finalizeLost(const runs::UnfinishedRun& run, const runs::WorkerRecord& worker) {
+  const double now = unixTime();
+  const std::string why = Poco::format("the Skynet worker %?d on host %s stopped sending its heartbeat %s ago "
+                                       "(queue.lost_after = %d s); its run is marked lost",
+                                       worker.id, worker.host, seconds(now - worker.heartbeat),
+                                       settings_.queue.lostAfter);
+  runs::RunStore store(*db_);
+  if (run.kind == "task") {
+    aegir::TaskQueue tasks(*db_);
+    const auto current = tasks.state(run.nid);
+    if (current.exists && current.status == aegir::kProcessing) {
+      tasks.finalizeAbandoned(run.nid, current.currentVid, "SKYNET_TASK_LOST", "Skynet: " + why + ".",
+                              static_cast<std::int64_t>(now), "error");
+      if (current.currentVid != run.vid) tasks.resetClaimedRevision(run.vid);
+    }
+  }
+  store.finishRun(run.id, {runs::state::kLost, std::nullopt, std::nullopt, now, why, ""});
+  log_.error(Poco::format("run %?d (%s) lost: %s", run.id, run.kind, why));
+}
+
+void Dispatcher::forwardCancels() {
+  const auto requests = runs::RunStore(*db_).cancelRequests(workerId_.load());
+  for (const auto& [runId, by] : requests) {
+    bool forward = false;
+    {
+      std::lock_guard<std::mutex> lock(activeMutex_);
+      auto found = active_.find(runId);
+      if (found != active_.end() && found->second.cancelledBy.empty()) {
+        found->second.cancelledBy = by;
+        forward = true;
+      }
+    }
+    if (forward) {
+      log_.notice(Poco::format("run %?d: cancel requested by %s; stopping its process group", runId, by));
+      mailbox_.post(Command{CancelCommand{runId}});
+    }
+  }
+}
+
+void Dispatcher::dispatchTasks() {
+  std::vector<scheduler::RunningTask> running;
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    for (const auto& [id, active] : active_) {
+      if (active.kind == "task") running.push_back({active.task.nid, active.task.rid, active.exclusive});
+    }
+  }
+  if (static_cast<int>(running.size()) >= settings_.queue.concurrency) return;
+  aegir::TaskQueue tasks(*db_);
+  const auto paused = tasks.paused();
+  if (!paused) log_.warning("variable hosting_skynet_paused holds a value that is not a serialized scalar; ignoring it");
+  const bool isPaused = paused.value_or(false);
+  if (!lastPaused_ || *lastPaused_ != isPaused) {
+    if (isPaused) log_.notice("queue paused (hosting_skynet_paused): no new tasks are claimed");
+    else if (lastPaused_) log_.notice("queue resumed");
+    lastPaused_ = isPaused;
+  }
+  if (isPaused) return;
+
+  const double now = unixTime();
+  const double nowMono = monotonicTime();
+  scheduler::QueueView view;
+  const std::int64_t maxVid = tasks.maxVid();  // before the poll: a vid it misses is above it
+  const std::int64_t from = scan_.from(nowMono);
+  view.queued = tasks.candidates(kCandidateLimit, from);
+  std::vector<std::int64_t> found, own;
+  for (const auto& task : view.queued) found.push_back(task.vid);
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    for (const auto& [id, active] : active_) {
+      if (active.kind == "task") own.push_back(active.task.vid);
+    }
+  }
+  for (const auto& entry : retries_) own.push_back(entry.second.vid);
+  scan_.update(nowMono, from, view.queued.size() < kCandidateLimit, found, maxVid, own);
+  view.busySites = tasks.processingSites(static_cast<std::int64_t>(now));
+  for (const auto& lock : runs::RunStore(*db_).heldLocks()) {
+    if (lock.rid > 0) view.busySites.insert(lock.rid);
+  }
+  view.running = running;
+  for (const auto& running_task : running) view.busySites.erase(running_task.rid);  // ours are in `running`
+  view.now = nowMono;
+  for (const auto& [nid, retry] : retries_) view.retryAfter[nid] = retry.afterMono;
+  if (view.queued.size() < kCandidateLimit) {
+    // Forget backoffs of tasks no longer queued (cancelled, deleted, run by someone else).
+    for (auto it = retries_.begin(); it != retries_.end();) {
+      const bool stillQueued = std::any_of(view.queued.begin(), view.queued.end(),
+                                           [&](const aegir::QueuedTask& t) { return t.nid == it->first; });
+      it = stillQueued ? std::next(it) : retries_.erase(it);
+    }
+  }
+  for (const auto& task : policy_.select(view)) {
+    if (!claiming_.load()) break;
+    claimTask(task);
+  }
+}
+
+bool Dispatcher::claimTask(const aegir::QueuedTask& task) {
+  const double now = unixTime();
+  const bool exclusive = policy_.isExclusive(task);
+  const int attempts = retries_.count(task.nid) ? retries_[task.nid].attempts + 1 : 1;
+  const int timeout = settings_.queue.timeoutFor(task.type);
+  process::LaunchSpec spec;
+  spec.executable = drushPath_.empty() ? settings_.queue.drush : drushPath_;
+  spec.arguments = {settings_.queue.alias, "hosting-task", std::to_string(task.nid), "--strict=0", "--force"};
+  std::string command = spec.executable;
+  for (const auto& argument : spec.arguments) command += " " + argument;
+
+  std::int64_t runId = 0;
+  {
+    runs::RunStore store(*db_);
+    aegir::TaskQueue tasks(*db_);
+    db::Transaction transaction(*db_);
+    store.lockGuard();
+    for (const auto& lock : store.heldLocks()) {
+      if (lock.rid <= 0) continue;  // applications' locks do not concern tasks
+      if (lock.rid == task.rid || lock.exclusive || exclusive) {
+        log_.debug(describe(task) + " waits: site " + std::to_string(lock.rid) + " is held by run " +
+                   std::to_string(lock.runId));
+        return false;
+      }
+    }
+    if (!tasks.claim(task, static_cast<std::int64_t>(now))) {
+      log_.debug(describe(task) + " was taken by another runner");
+      return false;
+    }
+    runId = store.startTaskRun({task.nid, task.vid, task.rid, task.type, command, workerId_.load(), host_, attempts, now,
+                                static_cast<double>(task.changed), timeout});
+    store.takeLock({task.rid, exclusive, runId, workerId_.load()}, now);
+    transaction.commit();
+  }
+  Active active;
+  active.kind = "task";
+  active.task = task;
+  active.exclusive = exclusive;
+  active.attempts = attempts;
+  active.timeout = timeout;
+  active.outputFile = outputFileFor("task-" + std::to_string(task.nid), runId);
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    active_[runId] = active;
+  }
+  spec.environment = baseEnvironment_;
+  spec.environment["SKYNET_RUN_ID"] = std::to_string(runId);
+  spec.outputFile = active.outputFile;
+  log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(task), runId, attempts));
+  mailbox_.post(Command{Launch{runId, spec, timeout}});
+  return true;
+}
+
+void Dispatcher::dispatchJobs() {
+  int running = 0;
+  std::set<std::int64_t> ownApplications;
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    for (const auto& [id, active] : active_) {
+      if (active.kind != "job") continue;
+      ++running;
+      ownApplications.insert(active.applicationId);
+    }
+  }
+  if (running >= settings_.runs.concurrency) return;
+  const auto due = runs::RunStore(*db_).dueJobs(unixTime(), kJobBatch);
+  for (const auto& job : due) {
+    if (running >= settings_.runs.concurrency || !claiming_.load()) break;
+    if (!job.allowParallel && ownApplications.count(job.applicationId)) continue;
+    if (claimJob(job)) {
+      ++running;
+      ownApplications.insert(job.applicationId);
+    }
+  }
+}
+
+bool Dispatcher::claimJob(const runs::DueJob& job) {
+  const double now = unixTime();
+  runs::RunStore store(*db_);
+  {
+    db::Transaction transaction(*db_);
+    store.lockGuard();
+    if (!job.allowParallel) {
+      for (const auto& lock : store.heldLocks()) {
+        if (lock.rid == -job.applicationId) return false;
+      }
+    }
+    if (!store.claimJob(job.runId, workerId_.load(), host_, now)) return false;
+    if (!job.allowParallel && job.applicationId > 0) store.takeLock({-job.applicationId, false, job.runId, workerId_.load()}, now);
+    transaction.commit();
+  }
+  const int timeout = job.timeout > 0 ? job.timeout : settings_.runs.timeout;
+  Active active;
+  active.kind = "job";
+  active.applicationId = job.applicationId;
+  active.timeout = timeout;
+  active.outputFile = outputFileFor("job-" + std::to_string(job.applicationId), job.runId);
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    active_[job.runId] = active;
+  }
+  process::LaunchSpec spec;
+  spec.executable = "/bin/sh";
+  spec.arguments = {"-c", job.command};
+  spec.environment = baseEnvironment_;
+  spec.environment["SKYNET_RUN_ID"] = std::to_string(job.runId);
+  spec.environment["SKYNET_RUN_TOKEN"] = job.token;
+  spec.environment["SKYNET_API_URL"] = settings_.api.listen.empty() ? "" : "http://" + settings_.api.listen;
+  spec.outputFile = active.outputFile;
+  const std::string directory = settings_.runs.workdir + "/" + job.directory;
+  if (!staysInside(job.directory)) {
+    mailbox_.post(Event{LaunchFailed{job.runId, "directory '" + job.directory + "' is outside runs.workdir", false}});
+    return true;
+  }
+  if (!Poco::File(directory).exists()) {
+    mailbox_.post(Event{LaunchFailed{job.runId, "directory " + directory + " does not exist", false}});
+    return true;
+  }
+  spec.workingDirectory = directory;
+  log_.information(Poco::format("job run %?d (application %?d) claimed: %s in %s", job.runId, job.applicationId,
+                                job.command, directory));
+  mailbox_.post(Command{Launch{job.runId, spec, timeout}});
+  return true;
+}
+
+std::string Dispatcher::outputFileFor(const std::string& prefix, std::int64_t runId) const {
+  return settings_.log.taskOutput + "/" + prefix + "-run-" + std::to_string(runId) + ".log";
+}
+
+std::string Dispatcher::readTail(const std::string& file, std::size_t limit) const {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - static_cast<std::streamoff>(limit));
+  in.seekg(from);
+  std::string tail(static_cast<std::size_t>(size - from), '\0');
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  return tail;
+}
+
+}  // namespace skynet::daemon
