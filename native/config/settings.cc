@@ -168,9 +168,10 @@ void validate(const std::string& file, const std::string& key, const KeySpec& sp
     case Kind::Listen: {
       if (value.empty()) break;
       const auto colon = value.rfind(':');
+      // Port 0 asks for any free port (tests); the server reports the one it got.
       if (colon == std::string::npos || colon == 0 || !parseLong(value.substr(colon + 1), number) ||
-          number < 1 || number > 65535) {
-        bad("host:port such as 127.0.0.1:8000, or empty to disable the API");
+          number < 0 || number > 65535) {
+        bad("host:port such as 127.0.0.1:8000 (port 0: any free port), or empty to disable the API");
       }
       break;
     }

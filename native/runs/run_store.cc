@@ -1,20 +1,31 @@
 #include "runs/run_store.h"
 
-#include <Poco/RandomStream.h>
+#include "runs/filter_sql.h"
 
-#include <cstdio>
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 namespace skynet::runs {
 
 std::string newToken() {
-  Poco::RandomInputStream random;
+  // The kernel's CSPRNG; a token is the only thing guarding a run's start and stop, so there is
+  // no weaker fallback: without randomness no run is made.
   unsigned char bytes[16];
-  random.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    const ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(std::string("cannot read random bytes for a run token: ") + std::strerror(errno));
+    got += static_cast<std::size_t>(n);
+  }
+  static const char kHex[] = "0123456789abcdef";
   std::string hex;
-  char digits[3];
   for (unsigned char byte : bytes) {
-    std::snprintf(digits, sizeof digits, "%02x", byte);
-    hex += digits;
+    hex += kHex[byte >> 4];
+    hex += kHex[byte & 0x0F];
   }
   return hex;
 }
@@ -228,6 +239,215 @@ std::vector<WorkerRecord> RunStore::liveWorkers(double since) {
                                    "WHERE stopped IS NULL AND heartbeat > ? ORDER BY id",
                                    {since})) {
     workers.push_back({row.integer(0), row.text(1), row.integer(2), row.text(3), row.real(4), row.real(5), false});
+  }
+  return workers;
+}
+
+}  // namespace skynet::runs
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP API's reads and writes (see run_store.h).
+namespace skynet::runs {
+
+namespace {
+
+// The search categories of runs and the column each one matches (case-insensitively: the
+// columns use utf8mb4_general_ci).
+const std::vector<FilterColumn> kRunCategories = {
+    {"id", "r.id"},
+    {"state", "r.state"},
+    {"kind", "r.kind"},
+    {"project", "p.name"},
+    {"application", "a.name"},
+    {"project_id", "a.project_id"},
+    {"application_id", "r.application_id"},
+    {"site", "s.title"},
+    {"type", "r.task_type"},
+    {"host", "r.host"},
+};
+const std::vector<const char*> kRunTextColumns = {"r.message", "r.command", "r.log_tail"};
+
+const char* const kRunEntryColumns =
+    "SELECT r.id, r.kind, r.state, r.application_id, a.name, a.project_id, p.name, r.task_nid, r.task_vid,"
+    " r.task_rid, r.task_type, s.title, r.directory, r.command, r.schedule, r.started, r.stopped, r.exit_code,"
+    " r.term_signal, r.worker_id, r.host, r.pid, r.attempts, r.message, r.cancel_requested, r.cancelled_by,"
+    " r.reported_start, r.reported_stop, r.created, r.output_file ";
+const char* const kRunJoins =
+    "FROM {skynet_run} r"
+    " LEFT JOIN {skynet_application} a ON a.id = r.application_id"
+    " LEFT JOIN {skynet_project} p ON p.id = a.project_id"
+    " LEFT JOIN {node} s ON r.kind = 'task' AND s.nid = r.task_rid ";
+
+// One fixed WHERE for every listing and search (see filter_sql.h).
+const std::string& filterWhere() {
+  static const std::string where =
+      "WHERE (? = 1 OR (r.state = 'scheduled' AND r.schedule <= ?)) AND (? = 1 OR r.state = 'running')" +
+      filterClauses(kRunCategories, kRunTextColumns);
+  return where;
+}
+
+std::optional<std::int64_t> optionalInteger(const db::Row& row, std::size_t i) {
+  if (row.isNull(i)) return std::nullopt;
+  return row.integer(i);
+}
+std::optional<double> optionalReal(const db::Row& row, std::size_t i) {
+  if (row.isNull(i)) return std::nullopt;
+  return row.real(i);
+}
+std::optional<int> optionalSmall(const db::Row& row, std::size_t i) {
+  if (row.isNull(i)) return std::nullopt;
+  return static_cast<int>(row.integer(i));
+}
+db::Value nullable(const std::optional<int>& value) {
+  return value ? db::Value(static_cast<std::int64_t>(*value)) : db::Value(nullptr);
+}
+
+RunEntry readEntry(const db::Row& row) {
+  RunEntry run;
+  run.id = row.integer(0);
+  run.kind = row.text(1);
+  run.state = row.text(2);
+  run.applicationId = optionalInteger(row, 3);
+  run.applicationName = row.text(4);
+  run.projectId = optionalInteger(row, 5);
+  run.projectName = row.text(6);
+  run.taskNid = optionalInteger(row, 7);
+  run.taskVid = optionalInteger(row, 8);
+  run.taskRid = optionalInteger(row, 9);
+  run.taskType = row.text(10);
+  run.site = row.text(11);
+  run.directory = row.text(12);
+  run.command = row.text(13);
+  run.schedule = optionalReal(row, 14);
+  run.started = optionalReal(row, 15);
+  run.stopped = optionalReal(row, 16);
+  run.exitCode = optionalSmall(row, 17);
+  run.signal = optionalSmall(row, 18);
+  run.workerId = optionalInteger(row, 19);
+  run.host = row.text(20);
+  run.pid = optionalInteger(row, 21);
+  run.attempts = static_cast<int>(row.integer(22));
+  run.message = row.text(23);
+  run.cancelRequested = optionalReal(row, 24);
+  run.cancelledBy = row.text(25);
+  run.reportedStart = optionalReal(row, 26);
+  run.reportedStop = optionalReal(row, 27);
+  run.created = optionalReal(row, 28);
+  run.outputFile = row.text(29);
+  return run;
+}
+
+std::vector<db::Value> listParams(const RunFilter& filter) {
+  const auto flag = [](bool absent) { return db::Value(static_cast<std::int64_t>(absent ? 1 : 0)); };
+  std::vector<db::Value> params = {flag(!filter.dueOnly), filter.now, flag(!filter.runningOnly)};
+  const auto rest = filterParams(kRunCategories, kRunTextColumns, filter.categories, filter.text);
+  params.insert(params.end(), rest.begin(), rest.end());
+  return params;
+}
+
+}  // namespace
+
+RunPage RunApiStore::list(const RunFilter& filter) {
+  std::vector<db::Value> params = listParams(filter);
+  RunPage page;
+  page.total = db_.queryOne(std::string("SELECT COUNT(*) ") + kRunJoins + filterWhere(), params)->integer(0);
+  params.emplace_back(filter.limit);
+  params.emplace_back(filter.offset);
+  for (const auto& row : db_.query(kRunEntryColumns + std::string(kRunJoins) + filterWhere() +
+                                       "ORDER BY r.id DESC LIMIT ? OFFSET ?",
+                                   params)) {
+    page.runs.push_back(readEntry(row));
+  }
+  return page;
+}
+
+std::optional<RunEntry> RunApiStore::run(std::int64_t id, bool withToken) {
+  const auto row = db_.queryOne(kRunEntryColumns + std::string(", r.log_tail, r.token ") + kRunJoins +
+                                    "WHERE r.id = ?",
+                                {id});
+  if (!row) return std::nullopt;
+  RunEntry run = readEntry(*row);
+  run.logTail = row->text(30);
+  if (withToken) run.token = row->text(31);
+  return run;
+}
+
+std::optional<RunApiStore::LogSource> RunApiStore::logSource(std::int64_t id) {
+  const auto row = db_.queryOne("SELECT state, log_tail, output_file FROM {skynet_run} WHERE id = ?", {id});
+  if (!row) return std::nullopt;
+  return LogSource{row->text(0), row->text(1), row->text(2)};
+}
+
+std::optional<LockedRun> RunApiStore::lock(std::int64_t id) {
+  const auto row = db_.queryOne("SELECT token, state, started, stopped, reported_start, reported_stop, cancel_requested,"
+                                " exit_code, log_tail, worker_id FROM {skynet_run} WHERE id = ? FOR UPDATE",
+                                {id});
+  if (!row) return std::nullopt;
+  LockedRun locked;
+  locked.token = row->text(0);
+  RunFacts& facts = locked.facts;
+  facts.state = row->text(1);
+  facts.started = optionalReal(*row, 2);
+  facts.stopped = optionalReal(*row, 3);
+  facts.reportedStart = optionalReal(*row, 4);
+  facts.reportedStop = optionalReal(*row, 5);
+  facts.cancelRequested = optionalReal(*row, 6);
+  facts.exitCode = optionalSmall(*row, 7);
+  facts.logTail = row->text(8);
+  facts.daemonStarted = !row->isNull(9);
+  return locked;
+}
+
+void RunApiStore::recordStart(std::int64_t id, double ts, bool setRunning, bool setReportedStart) {
+  if (setRunning) {
+    db_.execute("UPDATE {skynet_run} SET state = 'running', started = ?, reported_start = ? WHERE id = ?",
+                {ts, ts, id});
+  } else if (setReportedStart) {
+    db_.execute("UPDATE {skynet_run} SET reported_start = ? WHERE id = ? AND reported_start IS NULL", {ts, id});
+  }
+}
+
+void RunApiStore::recordStop(std::int64_t id, const std::string& newState, const StopRequest& stop) {
+  db_.execute("UPDATE {skynet_run} SET state = ?, stopped = ?, reported_stop = ?, exit_code = ?, log_tail = ?"
+              " WHERE id = ?",
+              {newState, stop.ts, stop.ts, nullable(stop.exitCode), stop.logTail, id});
+}
+
+void RunApiStore::cancelNow(std::int64_t id, double now, const std::string& by) {
+  db_.execute("UPDATE {skynet_run} SET state = 'cancelled', stopped = ?, cancel_requested = COALESCE(cancel_requested, ?),"
+              " cancelled_by = ? WHERE id = ?",
+              {now, now, by, id});
+}
+
+void RunApiStore::requestCancel(std::int64_t id, double now, const std::string& by) {
+  db_.execute("UPDATE {skynet_run} SET cancel_requested = ?, cancelled_by = ? WHERE id = ?", {now, by, id});
+}
+
+std::int64_t RunApiStore::scheduleJob(const NewJob& job) {
+  db_.execute("INSERT INTO {skynet_run} (kind, token, application_id, directory, command, state, schedule, queued_at,"
+              " timeout, created, attempts) VALUES ('job', ?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, 0)",
+              {newToken(), job.applicationId, job.directory, job.command, job.schedule, job.schedule,
+               nullable(job.timeout), job.created});
+  return static_cast<std::int64_t>(db_.lastInsertId());
+}
+
+std::int64_t RunApiStore::countDue(double now) {
+  return db_.queryOne("SELECT COUNT(*) FROM {skynet_run} WHERE kind = 'job' AND state = 'scheduled' AND schedule <= ?",
+                      {now})
+      ->integer(0);
+}
+
+std::int64_t RunApiStore::countRunning(const std::string& kind) {
+  return db_.queryOne("SELECT COUNT(*) FROM {skynet_run} WHERE state = 'running' AND kind = ?", {kind})->integer(0);
+}
+
+std::vector<WorkerEntry> RunApiStore::workers(double since) {
+  std::vector<WorkerEntry> workers;
+  for (const auto& row : db_.query("SELECT id, host, pid, version, started, heartbeat, stopped FROM {skynet_worker}"
+                                   " WHERE heartbeat >= ? ORDER BY id DESC LIMIT 100",
+                                   {since})) {
+    workers.push_back({row.integer(0), row.text(1), row.text(3), row.integer(2), row.real(4), row.real(5),
+                       optionalReal(row, 6)});
   }
   return workers;
 }

@@ -11,6 +11,7 @@ SKYNET_PACKAGES=(
   php-cli php-mysql phpunit
   supervisor procps util-linux tzdata
   libjs-bootstrap5 chromium chromium-driver python3-selenium
+  prometheus curl
 )
 
 # The daemon refuses to run as root, so tests and the demo run as this user when started as root.

@@ -81,6 +81,14 @@ TEST_F(SettingsTest, RejectsATimeZoneTheTzDatabaseDoesNotKnow) {
             std::string::npos);
 }
 
+TEST_F(SettingsTest, ApiListenTakesHostAndPortWithPortZeroForAnyFreePort) {
+  const std::string path = write("skynet.conf", kOriginalIni);
+  EXPECT_EQ(loadSettings(path, {"api.listen=127.0.0.1:0"}).api.listen, "127.0.0.1:0");
+  EXPECT_EQ(loadSettings(path, {"api.listen="}).api.listen, "");
+  EXPECT_NE(errorOf(path, {"api.listen=127.0.0.1:65536"}).find("api.listen: expected host:port"), std::string::npos);
+  EXPECT_NE(errorOf(path, {"api.listen=8000"}).find("api.listen: expected host:port"), std::string::npos);
+}
+
 TEST_F(SettingsTest, YamlAndIniMeanTheSameKeys) {
   const Settings ini = loadSettings(write("a.conf", std::string(kOriginalIni) +
                                                         "[queue]\nconcurrency = 4\nexclusive = server\n"
