@@ -437,7 +437,8 @@ class Scenarios:
         run_id = self.schedule_from_the_ui('broken')
         self.wait_state('failed')
         wait_for('the log', lambda: 'it broke' in self.b.text('#run-log'))
-        assert 'Exit code\n3' in self.b.text('.run-facts') or '3' in self.b.text('.run-facts'), self.b.text('.run-facts')
+        exit_code = self.b.driver.find_element(By.XPATH, '//dt[normalize-space(.)="Exit code"]/following-sibling::dd[1]')
+        assert exit_code.text == '3', exit_code.text
         self.b.screenshot('run-failed')
         assert self.stack.run(run_id)['exit_code'] == 3
 

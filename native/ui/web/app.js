@@ -595,12 +595,12 @@ async function runPage(main, id, {quiet} = {}) {
   ];
   let tokenPart;
   if (run.token) {
-    tokenPart = h('section', {class: 'card mb-3', id: 'curl-section'}, h('div', {class: 'card-body'},
+    tokenPart = h('section', {class: 'card mt-3', id: 'curl-section'}, h('div', {class: 'card-body'},
       h('h2', {class: 'h6'}, 'Report this run from anywhere'),
       h('p', {class: 'small text-muted'}, 'These carry the run\'s token: treat them like a password.'),
       curlCommands(run)));
   } else if (run.kind === 'job') {
-    tokenPart = h('p', {class: 'small text-muted', id: 'curl-hint'},
+    tokenPart = h('p', {class: 'small text-muted mt-3', id: 'curl-hint'},
       'Sign in with the admin key to see this run\'s token and ready-made curl commands to report its start and stop.');
   }
   replace(main,
@@ -611,10 +611,10 @@ async function runPage(main, id, {quiet} = {}) {
                                   onclick: async () => { if (await cancelRun(run)) route(); }}, 'Cancel run'),
       h('a', {class: 'btn btn-outline-secondary btn-sm', href: `/api/run/${run.id}.raw`, target: '_blank', rel: 'noopener', id: 'raw-log-link'}, 'Raw log')),
     h('dl', {class: 'row run-facts'}, facts),
-    tokenPart,
     h('h2', {class: 'h6 d-flex align-items-center gap-2'}, 'Log',
       run.state === 'running' && h('span', {class: 'small text-muted fw-normal', id: 'live-note'}, 'live, every 2 s')),
-    logBox);
+    logBox,
+    tokenPart);
   if (run.state === 'running' && keepAtEnd) logBox.scrollTop = logBox.scrollHeight;
   if (live) schedulePoll(RUN_POLL_MS, () => route({quiet: true}));
   void quiet;
