@@ -260,6 +260,13 @@ function closeDialog() {
   dialog.dispatchEvent(new Event('closed'));
 }
 
+// Shows a message in a dialog's error box (placed above its buttons) and scrolls to it.
+function showError(box, message) {
+  box.textContent = message;
+  box.classList.remove('d-none');
+  (box.nextElementSibling || box).scrollIntoView({block: 'nearest'});  // the buttons below it too
+}
+
 function dialogButtons(label, onCancel, danger) {
   return h('div', {class: 'dialog-buttons'},
     h('button', {type: 'button', class: 'btn btn-outline-secondary',
@@ -319,8 +326,7 @@ function formDialog(title, fields, label, submit) {
     }
     const missing = fields.filter(f => f.required && !values[f.name]).map(f => f.label);
     if (missing.length) {
-      error.textContent = `Please fill in: ${missing.join(', ')}.`;
-      error.classList.remove('d-none');
+      showError(error, `Please fill in: ${missing.join(', ')}.`);
       return;
     }
     const button = $('#dialog-submit', form);
@@ -328,12 +334,11 @@ function formDialog(title, fields, label, submit) {
     const answer = await submit(values);
     button.disabled = false;
     if (!answer.ok) {
-      error.textContent = answer.message;
-      error.classList.remove('d-none');
+      showError(error, answer.message);
       return;
     }
     closeDialog();
-  }}, error, rows, dialogButtons(label));
+  }}, rows, error, dialogButtons(label));
   openDialog(title, form);
   const first = form.querySelector('input:not([type=checkbox]), select, textarea');
   if (first) first.focus();
@@ -770,14 +775,13 @@ async function scheduleRun(app) {
     if (later.checked) {
       const when = new Date(at.value);  // a datetime-local value is the browser's local time
       if (!at.value || Number.isNaN(when.getTime())) {
-        error.textContent = 'Choose a date and time, or "now".';
-        error.classList.remove('d-none');
+        showError(error, 'Choose a date and time, or "now".');
         return;
       }
       fields.schedule = when.toISOString().replace(/\.\d{3}Z$/, 'Z');
     }
     const answer = await adminApi('POST', `/api/run/application/${app.id}`, fields);
-    if (!answer.ok) { error.textContent = answer.message; error.classList.remove('d-none'); return; }
+    if (!answer.ok) { showError(error, answer.message); return; }
     closeDialog();
     const run = answer.data.entry;
     toast(`Run #${run.id} scheduled.`);
@@ -786,11 +790,11 @@ async function scheduleRun(app) {
     h('dl', {class: 'row small mb-2'},
       h('dt', {class: 'col-4'}, 'Application'), h('dd', {class: 'col-8'}, `${app.project_name} / ${app.name}`),
       h('dt', {class: 'col-4'}, 'Command'), h('dd', {class: 'col-8'}, h('code', {}, app.command))),
-    error,
     h('div', {class: 'form-check'}, now, h('label', {class: 'form-check-label', for: 'when-now'}, 'Now')),
     h('div', {class: 'form-check mb-2'}, later, h('label', {class: 'form-check-label', for: 'when-at'}, 'At')),
     at,
     h('div', {class: 'form-text mb-3'}, `In your browser's time zone (${localZone()}); stored as UTC.`),
+    error,
     dialogButtons('Schedule run'));
   openDialog(`Schedule a run of ${app.name}`, form);
 }
