@@ -7,9 +7,10 @@ with the Aegir simulator as drush.
   browser_test.py --source DIR --skynet BIN --artifacts DIR [--skip TAG,...] [--only NAME,...]
 
 Each scenario is a function below, run in order (later ones use what earlier ones created). A
-scenario tagged with a daemon feature listed in --skip is reported as skipped, not run. Screenshots
+scenario tagged with a daemon feature listed in --skip is reported as skipped, not run; with
+--skip api (the daemon does not serve the API at all) nothing runs and the exit status is 77. Screenshots
 of every page go to --artifacts (look at them: a page that renders but looks broken is a failure).
-Exit status: 0 when every scenario that ran passed, 1 otherwise.
+Exit status: 0 when every scenario that ran passed, 77 when none ran, 1 otherwise.
 """
 
 import argparse
@@ -35,6 +36,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 ADMIN_KEY = 'ui-test-admin-key-5f1c9e'
+SKIPPED = 77                    # the exit status for "nothing ran" (CTest's SKIP_RETURN_CODE)
 BROWSER_ZONE = 'Europe/Zurich'  # the browser's zone: schedules typed in it must reach the API as UTC
 WAIT = 20                       # seconds for anything the UI does by itself
 RUN_WAIT = 90                   # seconds for the daemon to run something
@@ -266,7 +268,9 @@ class Browser:
     def wait_dialog_closed(self, what):
         wait_for(what, lambda: not self.dialog_open())
 
-    def screenshot(self, name):
+    def screenshot(self, name, keep_toasts=False):
+        if not keep_toasts:  # transient notes would hide part of the page
+            self.driver.execute_script('document.getElementById("toasts").replaceChildren()')
         path = os.path.join(self.artifacts, f'{name}.png')
         self.driver.save_screenshot(path)
         return path
@@ -368,7 +372,6 @@ class Scenarios:
         error = wait_for('the duplicate refused', lambda: self.b.text('#dialog-error'))
         assert 'climate' in error and '{' not in error, error
         self.b.click('.dialog-buttons .btn-outline-secondary')
-        self.b.screenshot('projects')
         projects = {p['name']: p for p in self.stack.json('/api/project/list')}
         assert set(projects) == {'climate', 'spare'}, projects
         assert projects['climate']['directory'] == 'climate/', projects['climate']
@@ -395,6 +398,9 @@ class Scenarios:
         self.b.open('/applications')
         self.b.find('#applications-table')
         self.b.screenshot('applications')
+        self.b.open('/projects')
+        wait_for('the application counts', lambda: '4 applications' in self.b.text('#projects-table'))
+        self.b.screenshot('projects')
 
     def a_bad_cron_expression_is_explained(self):
         self.b.open('/applications')
@@ -644,6 +650,9 @@ def main():
     parser.add_argument('--only', default='', help='run only these scenarios (and none after a failure)')
     args = parser.parse_args()
     skip = {tag for tag in args.skip.split(',') if tag}
+    if 'api' in skip:
+        print('SKIPPED  every scenario: the daemon does not serve the HTTP API yet (--skip api)')
+        return SKIPPED
     only = {name for name in args.only.split(',') if name}
     os.makedirs(args.artifacts, exist_ok=True)
     for old in os.listdir(args.artifacts):
@@ -675,7 +684,7 @@ def main():
                 scenario()
                 results.append((name, 'ok', f'{time.monotonic() - started:.1f} s'))
             except Exception as e:  # noqa: BLE001 - a scenario's failure is reported, the rest go on
-                shot = browser.screenshot(f'FAILED-{name}')
+                shot = browser.screenshot(f'FAILED-{name}', keep_toasts=True)
                 detail = (f'{type(e).__name__}: {e.msg}' if isinstance(e, WebDriverException)
                           else ''.join(traceback.format_exception_only(type(e), e)).strip())
                 results.append((name, 'FAILED', f'{detail}\n        at line {where(e, name)}; screenshot {shot}'))
