@@ -516,7 +516,7 @@ async function runsPage(main) {
         h('th', {}, 'Duration'), h('th', {class: 'd-none d-lg-table-cell'}, 'Command'), h('th', {}))),
       h('tbody', {}, runs.map(runRow))));
   replace(main, parts, pager(answer.total, page, runs.length), table);
-  if (runs.some(run => LIVE_STATES.has(run.state))) schedulePoll(LIST_POLL_MS, () => route({quiet: true}));
+  if (runs.some(run => LIVE_STATES.has(run.state))) schedulePoll(LIST_POLL_MS, () => route());
 }
 
 function detail(label, ...value) {
@@ -558,7 +558,7 @@ function curlCommands(run) {
   ];
 }
 
-async function runPage(main, id, {quiet} = {}) {
+async function runPage(main, id) {
   const answer = await api('GET', `/api/run/${id}`, {key: admin.key() || undefined});
   if (!answer.ok) {
     replace(main, pageHeader(`Run #${id}`),
@@ -621,8 +621,7 @@ async function runPage(main, id, {quiet} = {}) {
     logBox,
     tokenPart);
   if (run.state === 'running' && keepAtEnd) logBox.scrollTop = logBox.scrollHeight;
-  if (live) schedulePoll(RUN_POLL_MS, () => route({quiet: true}));
-  void quiet;
+  if (live) schedulePoll(RUN_POLL_MS, () => route());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -856,9 +855,10 @@ function schedulePoll(ms, refresh) {
   clearTimeout(pollTimer);
   const generation = renderCount;
   pollTimer = setTimeout(() => {
-    // Not while a dialog is open (it would re-render under it), nor for a page left meanwhile.
+    // Not for a page left meanwhile, nor while a dialog is open or text is selected (to copy):
+    // a re-render would pull it away.
     if (generation !== renderCount) return;
-    if ($('#dialog').open || document.hidden) { schedulePoll(ms, refresh); return; }
+    if ($('#dialog').open || document.hidden || String(window.getSelection())) { schedulePoll(ms, refresh); return; }
     refresh();
   }, ms);
 }
@@ -869,7 +869,7 @@ function navigate(path) {
   route();
 }
 
-async function route({quiet} = {}) {
+async function route() {
   clearTimeout(pollTimer);
   const generation = ++renderCount;
   const path = location.pathname;
@@ -877,7 +877,7 @@ async function route({quiet} = {}) {
   let section = 'runs';
   let title = 'Runs';
   const runMatch = path.match(/^\/run\/(\d+)$/);
-  if (runMatch) { title = `Run #${runMatch[1]}`; await runPage(main, runMatch[1], {quiet}); }
+  if (runMatch) { title = `Run #${runMatch[1]}`; await runPage(main, runMatch[1]); }
   else if (path === '/projects') { section = 'projects'; title = 'Projects'; await projectsPage(main); }
   else if (path === '/applications') { section = 'applications'; title = 'Applications'; await applicationsPage(main); }
   else await runsPage(main);
