@@ -1,5 +1,9 @@
 #include "aegir/task_queue.h"
 
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_set>
+
 #include "aegir/php_value.h"
 
 namespace skynet::aegir {
@@ -7,6 +11,18 @@ namespace skynet::aegir {
 namespace {
 // hosting_task_count_running() counts a task as running for 8 hours after it started.
 constexpr std::int64_t kAegirRunningWindow = 28800;
+
+QueuedTask queuedTaskFrom(const db::Row& row) {
+  return {row.integer(0), row.integer(1), row.integer(2), row.text(3), row.integer(4), row.text(5)};
+}
+
+bool tableExists(db::Connection& db, const std::string& table) {
+  return db.queryOne("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                     "AND TABLE_NAME = ?",
+                     {db.prefix() + table})
+             ->integer(0) > 0;
+}
+
 }  // namespace
 
 std::vector<QueuedTask> TaskQueue::queued(std::size_t limit, std::int64_t fromVid) {
@@ -20,14 +36,36 @@ std::vector<QueuedTask> TaskQueue::queued(std::size_t limit, std::int64_t fromVi
       {fromVid, static_cast<std::int64_t>(limit)});
   std::vector<QueuedTask> tasks;
   tasks.reserve(rows.size());
-  for (const auto& row : rows) {
-    tasks.push_back({row.integer(0), row.integer(1), row.integer(2), row.text(3), row.integer(4), row.text(5)});
+  for (const auto& row : rows) tasks.push_back(queuedTaskFrom(row));
+  return tasks;
+}
+
+std::vector<QueuedTask> TaskQueue::candidates(std::size_t oldest, std::int64_t fromVid) {
+  std::vector<QueuedTask> tasks = queued(oldest, fromVid);
+  std::unordered_set<std::int64_t> seen;
+  for (const auto& task : tasks) seen.insert(task.vid);
+  // The first queued revision of each site: the inner query reads only the task_status index
+  // range and node's unique vid index; the outer one fetches one row per site.
+  const auto firsts = db_.query(
+      "SELECT t.nid, t.vid, t.rid, t.task_type, n.changed, COALESCE(r.type, '') "
+      "FROM (SELECT MIN(q.vid) AS vid FROM {hosting_task} q JOIN {node} c ON c.vid = q.vid "
+      "      WHERE q.task_status = 0 AND q.vid >= ? GROUP BY q.rid) firsts "
+      "JOIN {hosting_task} t ON t.vid = firsts.vid "
+      "JOIN {node} n ON n.vid = t.vid "
+      "LEFT JOIN {node} r ON r.nid = t.rid",
+      {fromVid});
+  for (const auto& row : firsts) {
+    QueuedTask task = queuedTaskFrom(row);
+    if (seen.insert(task.vid).second) tasks.push_back(std::move(task));
   }
+  std::sort(tasks.begin(), tasks.end(), [](const QueuedTask& a, const QueuedTask& b) {
+    return a.changed != b.changed ? a.changed < b.changed : a.nid < b.nid;
+  });
   return tasks;
 }
 
 std::int64_t TaskQueue::maxVid() {
-  return db_.queryOne("SELECT COALESCE(MAX(vid), 0) FROM {hosting_task}")->integer(0);
+  return db_.queryOne("SELECT COALESCE(MAX(vid), 0) FROM {node_revision}")->integer(0);
 }
 
 std::set<std::int64_t> TaskQueue::processingSites(std::int64_t now) {
@@ -103,33 +141,66 @@ std::optional<bool> TaskQueue::flag(const std::string& variable, bool ifAbsent) 
   return serializedTruth(row->text(0));
 }
 
+bool TaskQueue::holdCronSemaphore(const std::string& owner, double now, double ttl) {
+  if (owner.rfind(kSkynetSemaphoreOwner, 0) != 0) {
+    throw std::invalid_argument("a Skynet semaphore owner starts with \"skynet:\", not \"" + owner + "\"");
+  }
+  const double expire = now + ttl;
+  // Held by a Skynet (this daemon or another on the database) or expired, whoever took it:
+  // renew or take over in one statement. D7's lock_acquire breaks an expired lock the same way.
+  if (db_.execute("UPDATE {semaphore} SET value = ?, expire = ? "
+                  "WHERE name = ? AND (value LIKE 'skynet:%' OR expire < ?)",
+                  {owner, expire, std::string(kCronSemaphore), now}) == 1) {
+    return true;
+  }
+  // Absent: take it. A runner inserting at the same moment makes this insert a no-op.
+  if (db_.execute("INSERT IGNORE INTO {semaphore} (name, value, expire) VALUES (?, ?, ?)",
+                  {std::string(kCronSemaphore), owner, expire}) == 1) {
+    return true;
+  }
+  // The update changed nothing (the same owner and expiry again), or someone else holds it.
+  const auto row = db_.queryOne("SELECT value FROM {semaphore} WHERE name = ?", {std::string(kCronSemaphore)});
+  return row && row->text(0) == owner;
+}
+
+void TaskQueue::releaseCronSemaphore(const std::string& owner) {
+  db_.execute("DELETE FROM {semaphore} WHERE name = ? AND value = ?", {std::string(kCronSemaphore), owner});
+}
+
+std::optional<bool> TaskQueue::queuedModuleEnabled() {
+  if (!tableExists(db_, "system")) return std::nullopt;
+  return db_.queryOne("SELECT COUNT(*) FROM {system} WHERE name = 'hosting_queued' AND type = 'module' "
+                      "AND status = 1")
+             ->integer(0) > 0;
+}
+
 std::vector<std::string> TaskQueue::missingTables() {
   static const char* const kTables[] = {"hosting_task", "hosting_task_log", "hosting_task_arguments",
                                         "node",         "node_revision",    "variable",
                                         "semaphore"};
   std::vector<std::string> missing;
   for (const char* table : kTables) {
-    const auto row = db_.queryOne(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-        {db_.prefix() + table});
-    if (row->integer(0) == 0) missing.push_back(db_.prefix() + table);
+    if (!tableExists(db_, table)) missing.push_back(db_.prefix() + table);
   }
   return missing;
 }
 
 void TaskQueue::ensureIndexes() {
+  if (!statusIndexMissing()) return;
+  try {
+    db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
+  } catch (const db::Error& error) {
+    if (error.code() != 1061) throw;  // ER_DUP_KEYNAME: another daemon added it a moment ago
+  }
+}
+
+bool TaskQueue::statusIndexMissing() {
   // Any index that starts with task_status serves; InnoDB appends the primary key (vid) to it.
   const auto row = db_.queryOne(
       "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
       "AND TABLE_NAME = ? AND COLUMN_NAME = 'task_status' AND SEQ_IN_INDEX = 1",
       {db_.prefix() + "hosting_task"});
-  if (row->integer(0) == 0) {
-    try {
-      db_.execute("ALTER TABLE {hosting_task} ADD INDEX skynet_task_status (task_status)");
-    } catch (const db::Error& error) {
-      if (error.code() != 1061) throw;  // ER_DUP_KEYNAME: another daemon added it a moment ago
-    }
-  }
+  return row->integer(0) == 0;
 }
 
 }  // namespace skynet::aegir

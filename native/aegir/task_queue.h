@@ -1,5 +1,5 @@
-// Aegir's task queue: the one place that holds SQL about hosting_task, hosting_task_log, node
-// and variable (reference/aegir.md §2–3).
+// Aegir's task queue: the one place that holds SQL about hosting_task, hosting_task_log, node,
+// node_revision, variable, semaphore and system (reference/aegir.md §2–3).
 //
 // A task is a node; each save of it as a new revision adds a hosting_task row, and the current
 // one is the row whose vid equals node.vid. Older revisions keep their old status (a queued
@@ -44,7 +44,16 @@ class TaskQueue {
   // Queued tasks, oldest first by node.changed, then nid; current revisions only; from
   // revision `fromVid` on (see daemon/scan_window.h).
   std::vector<QueuedTask> queued(std::size_t limit, std::int64_t fromVid = 0);
-  // The highest revision in hosting_task (0 when empty).
+  // What a poll considers: the `oldest` oldest queued current revisions (as queued()) plus the
+  // oldest queued task (lowest vid) of every site (rid) that has one, so a deep backlog on one
+  // site never hides the others; each task once, sorted by (changed, nid); from `fromVid` on.
+  // Two statements, both on the task_status index: cheap with 10,000 queued tasks and a million
+  // historical rows.
+  std::vector<QueuedTask> candidates(std::size_t oldest, std::int64_t fromVid = 0);
+  // The highest revision of any node (0 when none): every new task revision takes its vid from
+  // node_revision's AUTO_INCREMENT, so it is above this. Read from node_revision rather than
+  // hosting_task, so a stray hosting_task row with a far higher vid cannot raise it (and with it
+  // the scan floor, which would hide new tasks until the next full scan).
   std::int64_t maxVid();
   // Sites (rids) with a task in processing on its current revision, whoever runs it. Rows older
   // than Aegir's own 8-hour window (hosting_task_count_running) count as abandoned, not busy.
@@ -59,6 +68,10 @@ class TaskQueue {
   TaskState state(std::int64_t nid);
   // Gives back a claim hosting-task never took (-1 -> 0 on that same revision).
   bool release(std::int64_t vid);
+  // Once hosting-task has saved its own revision, the claimed (older) revision goes back from
+  // -1 to 0, as Aegir's own runners leave it: Aegir's queue page counts -1 rows without joining
+  // on node.vid. Only when that revision is no longer the node's current one and still at -1.
+  void resetClaimedRevision(std::int64_t claimedVid);
   // A hosting-task that died before finalizing: writes an `error` entry saying why into
   // hosting_task_log and sets the status by Aegir's rule (any error entry means failed).
   // Returns the status written, or nullopt when the task was no longer processing.
@@ -66,11 +79,7 @@ class TaskQueue {
   std::optional<int> finalizeAbandoned(std::int64_t nid, std::int64_t vid, const std::string& errorCode,
                                        const std::string& message, std::int64_t now,
                                        const std::string& logType = "error");
-  // The queued tasks a poll considers (see queued()).
-  std::vector<QueuedTask> candidates(std::size_t oldest, std::int64_t fromVid) { return queued(oldest, fromVid); }
-  // Once hosting-task saved its own revision, the claimed one goes back from -1 to 0, as Aegir's
-  // own runners leave it (Aegir's queue page counts -1 rows without the node.vid join).
-  void resetClaimedRevision(std::int64_t claimedVid);
+
 
   // A Drupal variable read as a flag: `ifAbsent` when there is no row, nullopt when the stored
   // value is not a serialized scalar.
@@ -80,10 +89,27 @@ class TaskQueue {
   // hosting_queue_tasks_enabled: Aegir's cron runner takes tasks too (absent: Drupal's default, on).
   std::optional<bool> cronQueueEnabled() { return flag("hosting_queue_tasks_enabled", true); }
 
+  // Drupal's semaphore hosting_queue_tasks_running (D7 lock protocol: a row (name, value =
+  // owner, expire)), which Aegir's cron runner and hosting-queued take before running tasks.
+  // holdCronSemaphore() takes it when absent or expired, renews it (value = `owner`, expire =
+  // now + ttl) when any Skynet owner holds it, and returns false, leaving it alone, while
+  // Aegir's own runner holds it unexpired. `owner` must start with kSkynetSemaphoreOwner.
+  static constexpr const char* kCronSemaphore = "hosting_queue_tasks_running";
+  static constexpr const char* kSkynetSemaphoreOwner = "skynet:";
+  bool holdCronSemaphore(const std::string& owner, double now, double ttl);
+  // Deletes the semaphore only when `owner` holds it.
+  void releaseCronSemaphore(const std::string& owner);
+  // Whether the module hosting_queued (Aegir's PHP queue daemon) is enabled; nullopt when the
+  // database has no Drupal system table.
+  std::optional<bool> queuedModuleEnabled();
+
   // Aegir tables this database lacks (empty when it is a hostmaster database).
   std::vector<std::string> missingTables();
   // Skynet's own index on hosting_task (task_status), added once when missing.
   void ensureIndexes();
+  // Whether ensureIndexes() would add it (no index starts with task_status): queued then needs
+  // ALTER on hosting_task.
+  bool statusIndexMissing();
 
  private:
   db::Connection& db_;

@@ -4,11 +4,21 @@
 #include "api/json.h"
 #include "db/connection.h"
 #include "ui/assets.h"
+#include "util/utf8.h"
 
 namespace skynet::api {
 
 namespace {
 constexpr std::size_t kOtherFieldsBytes = 64 * 1024;
+
+// Text the database stores or compares must be valid UTF-8 (the columns are utf8mb4 and strict);
+// only a log is repaired instead, since its tail is kept whatever it holds.
+void requireUtf8(const Fields& fields) {
+  for (const auto& [name, value] : fields) {
+    if (validUtf8(name) != name) throw HttpError(400, "a parameter name is not valid UTF-8");
+    if (name != "log" && validUtf8(value) != value) throw HttpError(400, name + ": not valid UTF-8");
+  }
+}
 }  // namespace
 
 namespace detail {
@@ -106,7 +116,11 @@ std::size_t Api::maxBodyBytes() const {
 
 Response Api::dispatch(const Request& request) {
   const RouteMatch match = router_.match(request.method, request.path);
-  if (match.route >= 0) return (this->*handlers_[static_cast<std::size_t>(match.route)])(request, match.id.value_or(0));
+  if (match.route >= 0) {
+    requireUtf8(request.form);
+    requireUtf8(request.query);
+    return (this->*handlers_[static_cast<std::size_t>(match.route)])(request, match.id.value_or(0));
+  }
   if (!match.allowed.empty()) {
     std::string allow;
     for (const auto& method : match.allowed) allow += (allow.empty() ? "" : ", ") + method;

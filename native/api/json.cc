@@ -13,7 +13,7 @@ namespace {
 
 using Poco::Dynamic::Var;
 
-Var text(const std::string& value) { return utf8::sanitize(value); }
+Var text(const std::string& value) { return validUtf8(value); }
 
 template <typename T>
 Var nullable(const std::optional<T>& value) {

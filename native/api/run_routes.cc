@@ -137,11 +137,11 @@ Response Api::getRawLog(const Request&, std::int64_t id) {
   std::string text = source->logTail;
   if (source->state == runs::state::kRunning && !source->outputFile.empty()) {
     const auto maxBytes = static_cast<std::size_t>(settings_.api.maxLogBytes);
-    if (auto live = fileTail(source->outputFile, maxBytes)) text = utf8::tail(utf8::sanitize(*live), maxBytes);
+    if (auto live = fileTail(source->outputFile, maxBytes)) text = utf8Tail(*live, maxBytes);
   }
   Response response;
   response.contentType = "text/plain; charset=utf-8";
-  response.body = utf8::sanitize(text);
+  response.body = validUtf8(text);
   return response;
 }
 
@@ -172,7 +172,7 @@ Response Api::stopRun(const Request& request, std::int64_t id) {
     if (!value || *value > 255) throw HttpError(400, "exit_code: expected a whole number from 0 to 255, got \"" + *code + "\"");
     stop.exitCode = static_cast<int>(*value);
   }
-  stop.logTail = utf8::tail(utf8::sanitize(request.param("log").value_or("")),
+  stop.logTail = utf8Tail(request.param("log").value_or(""),
                             static_cast<std::size_t>(settings_.api.maxLogBytes));
   auto db = pool_.acquire();
   runs::RunApiStore store(*db);

@@ -1,19 +1,21 @@
 #include "app/commands.h"
 
 #include <Poco/Environment.h>
+#include <Poco/File.h>
 #include <Poco/Format.h>
 #include <Poco/Util/Application.h>
 #include <linux/close_range.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-
 #include <iomanip>
 #include <iostream>
 
 #include "aegir/task_queue.h"
+#include "app/privileges.h"
 #include "daemon/file_watch.h"
 #include "daemon/queue_daemon.h"
 #include "daemon/waker.h"
@@ -35,6 +37,27 @@ std::string age(double seconds) {
   if (s < 120) return std::to_string(s) + " s";
   if (s < 7200) return std::to_string(s / 60) + " min";
   return std::to_string(s / 3600) + " h";
+}
+
+// Prints the privileges line of `check`; a missing privilege is one line on `err` and exit 69.
+int reportPrivileges(db::Connection& connection, const Settings& settings, std::ostream& out, std::ostream& err) {
+  const Grants grants = Grants::read(connection);
+  const auto missing = firstMissing(grants, settings.database.db, requiredPrivileges(inspectSchema(connection)));
+  if (!missing) {
+    out << "privileges of " << grants.account() << ": ok\n";
+    return Application::EXIT_OK;
+  }
+  if (!grants.enabledRoles().empty()) {
+    // Privileges of a role are not in information_schema for the account: say what is unknown.
+    std::string roles;
+    for (const auto& role : grants.enabledRoles()) roles += (roles.empty() ? "" : ", ") + role;
+    out << "privileges of " << grants.account() << ": not verified: " << describe(*missing, settings.database.db)
+        << " is not among the account's own grants; it may come from its role(s) " << roles << "\n";
+    return Application::EXIT_OK;
+  }
+  err << "skynet: database user " << grants.account() << " lacks " << describe(*missing, settings.database.db)
+      << "\n";
+  return Application::EXIT_UNAVAILABLE;
 }
 
 }  // namespace
@@ -70,8 +93,35 @@ int reexecute(Poco::Logger& logger, std::ostream& err) {
   return Application::EXIT_SOFTWARE;
 }
 
-int runQueued(const Settings& settings, const std::function<Settings()>& reload, Poco::Logger& logger,
-              std::ostream& err) {
+namespace {
+
+// "/a/b/" -> "/a", "/a" -> "/", "logs" -> ".".
+std::string parentFolder(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const std::size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+std::string folderProblem(const Settings& settings, const std::string& key, const std::string& folder) {
+  const std::string where = settings.file + ": " + key + ": " + folder;
+  // The folder itself, or else the nearest ancestor that exists, which decides whether the
+  // daemon can create it.
+  std::string existing = folder;
+  struct stat info {};
+  while (stat(existing.c_str(), &info) != 0) {
+    if (errno != ENOENT || existing == "/" || existing == ".") return where + ": " + std::strerror(errno);
+    existing = parentFolder(existing);
+  }
+  const std::string subject = existing == folder ? where : where + " cannot be created: " + existing;
+  if (!S_ISDIR(info.st_mode)) return subject + " is not a folder";
+  if (access(existing.c_str(), W_OK | X_OK) != 0) return subject + " is not writable (" + std::strerror(errno) + ")";
+  return "";
+}
+
+int checkQueuedCanStart(const Settings& settings, std::ostream& err) {
   // Tasks run as the daemon's user, and provision refuses to run as root (PROVISION_IS_ROOT).
   if (geteuid() == 0) {
     err << "skynet: refusing to run as root; run it as the aegir user (supervisor: user=aegir)\n";
@@ -81,6 +131,16 @@ int runQueued(const Settings& settings, const std::function<Settings()>& reload,
     err << "skynet: " << problem << "\n";
     return Application::EXIT_CONFIG;
   }
+  if (const auto problem = folderProblem(settings, "log.task_output", settings.log.taskOutput); !problem.empty()) {
+    err << "skynet: " << problem << "\n";
+    return Application::EXIT_CONFIG;
+  }
+  return Application::EXIT_OK;
+}
+
+int runQueued(const Settings& settings, const std::function<Settings()>& reload, Poco::Logger& logger,
+              std::ostream& err) {
+  if (const int code = checkQueuedCanStart(settings, err); code != Application::EXIT_OK) return code;
   // The ServerApplication's waitForTerminationRequest() would block the loop; the daemon polls
   // and waits on its own waker instead, which the signal handlers wake.
   daemon::Waker waker;
@@ -104,6 +164,14 @@ int runCheck(const Settings& settings, std::ostream& out, std::ostream& err) {
   }
   out << "drush: " << process::findExecutable(settings.queue.drush, Poco::Environment::get("PATH", "")) << " "
       << settings.queue.alias << "\n";
+  for (const auto& [key, folder] : {std::pair{"log.task_output", settings.log.taskOutput},
+                                    std::pair{"runs.workdir", settings.runs.workdir}}) {
+    if (const auto problem = folderProblem(settings, key, folder); !problem.empty()) {
+      err << "skynet: " << problem << "\n";
+      return Application::EXIT_CONFIG;
+    }
+    out << key << " " << folder << ": " << (Poco::File(folder).exists() ? "writable" : "can be created") << "\n";
+  }
   try {
     db::Connection connection(settings.database.connectionParams());
     out << "database '" << settings.database.db << "' as '" << settings.database.user << "': connected\n";
@@ -129,6 +197,14 @@ int runCheck(const Settings& settings, std::ostream& out, std::ostream& err) {
     } else {
       out << "Skynet tables: version " << version << ", ok\n";
     }
+    if (const int code = reportPrivileges(connection, settings, out, err); code != Application::EXIT_OK) return code;
+    const auto queuedModule = tasks.queuedModuleEnabled();
+    if (queuedModule.value_or(false)) {
+      out << "hosting_queued: enabled; warning: Aegir's queue daemon takes tasks too, disable it\n";
+    }
+    if (tasks.cronQueueEnabled().value_or(false)) {
+      out << "hosting_queue_tasks_enabled: on; warning: Aegir's cron runner takes tasks too, set it to 0\n";
+    }
     out << "queued tasks: " << tasks.queueDepth() << "\n";
     const auto paused = tasks.paused();
     out << "paused: " << (paused ? (*paused ? "yes" : "no") : "unreadable value in hosting_skynet_paused") << "\n";
@@ -152,19 +228,48 @@ int runStatus(const Settings& settings, std::ostream& out, std::ostream& err) {
       return Application::EXIT_OK;
     }
     runs::RunStore store(connection);
-    const auto workers = store.liveWorkers(t - kWorkerAliveWindow);
-    out << "workers: " << workers.size() << " alive\n";
+    const auto running = store.runningRuns();
+    auto describeRun = [&](const runs::RunRecord& run) {
+      std::string what = run.kind == "task" ? "task " + std::to_string(run.nid) + " (" + run.type + ", rid " +
+                                                  std::to_string(run.rid) + ")"
+                                            : "job";
+      what += " run " + std::to_string(run.id) + ", pid " + std::to_string(run.pid) + ", for " + age(t - run.started);
+      if (run.message.rfind("adopted from worker", 0) == 0) what += ", " + run.message;
+      return what;
+    };
+    auto runsOf = [&](std::int64_t workerId) {
+      std::vector<runs::RunRecord> of;
+      for (const auto& run : running) {
+        if (run.workerId == workerId) of.push_back(run);
+      }
+      return of;
+    };
+    const auto workers = store.workers();
+    std::vector<runs::WorkerRecord> alive, gone;
     for (const auto& worker : workers) {
+      (!worker.stopped && t - worker.heartbeat <= kWorkerAliveWindow ? alive : gone).push_back(worker);
+    }
+    out << "workers: " << alive.size() << " alive\n";
+    for (const auto& worker : alive) {
+      const auto own = runsOf(worker.id);
       out << "  worker " << worker.id << " on " << worker.host << ", pid " << worker.pid << ", skynet "
           << worker.version << ", up " << age(t - worker.started) << ", last heartbeat "
-          << age(t - worker.heartbeat) << " ago\n";
+          << age(t - worker.heartbeat) << " ago, " << own.size() << " running\n";
+      for (const auto& run : own) out << "    " << describeRun(run) << "\n";
     }
-    const auto running = store.runningRuns();
+    // Runs whose worker is gone: adopted by the next start on that host, or marked lost after
+    // queue.lost_after when the host stays silent.
+    for (const auto& worker : gone) {
+      const auto own = runsOf(worker.id);
+      if (own.empty()) continue;
+      out << "waiting: " << own.size() << " run(s) of worker " << worker.id << " on " << worker.host
+          << (worker.stopped ? ", stopped" : ", silent") << " for " << age(t - worker.heartbeat)
+          << "; a daemon on " << worker.host << " adopts them when it starts; elsewhere they are marked lost after "
+          << settings.queue.lostAfter << " s\n";
+      for (const auto& run : own) out << "    " << describeRun(run) << "\n";
+    }
     out << "running: " << running.size() << "\n";
-    for (const auto& run : running) {
-      out << "  task " << run.nid << " (" << run.type << ", rid " << run.rid << ") run " << run.id << ", pid "
-          << run.pid << ", for " << age(t - run.started) << "\n";
-    }
+    for (const auto& run : running) out << "  " << describeRun(run) << "\n";
     const auto recent = store.recentRuns(10);
     out << "recent:\n";
     for (const auto& run : recent) {

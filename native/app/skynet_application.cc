@@ -3,13 +3,19 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
 #include <Poco/FormattingChannel.h>
+#include <Poco/Exception.h>
 #include <Poco/Logger.h>
+#include <Poco/Path.h>
 #include <Poco/PatternFormatter.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionCallback.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "app/commands.h"
@@ -21,7 +27,29 @@ using Poco::Util::Option;
 using Poco::Util::OptionCallback;
 
 void SkynetApplication::defineOptions(Poco::Util::OptionSet& options) {
-  ServerApplication::defineOptions(options);  // --daemon, --pidfile, --umask
+  if (pass_ == Pass::Run) {
+    ServerApplication::defineOptions(options);  // --daemon, --pidfile, --umask
+  } else {
+    // The same options, so the command line is accepted or refused exactly as in the real run,
+    // but with no effect: the pid file belongs to the process that detaches.
+    Application::defineOptions(options);
+    options.addOption(Option("daemon", "", "run in the background (queued only)")
+                          .required(false)
+                          .repeatable(false)
+                          .callback(OptionCallback<SkynetApplication>(this, &SkynetApplication::handleIgnored)));
+    options.addOption(Option("umask", "", "the daemon's umask, in octal (e.g. 027)")
+                          .required(false)
+                          .repeatable(false)
+                          .argument("mask")
+                          .callback(OptionCallback<SkynetApplication>(
+                              this, &SkynetApplication::handleUmaskBeforeDetaching)));
+    options.addOption(Option("pidfile", "", "write the daemon's process id to this file")
+                          .required(false)
+                          .repeatable(false)
+                          .argument("path")
+                          .callback(OptionCallback<SkynetApplication>(
+                              this, &SkynetApplication::handlePidFileBeforeDetaching)));
+  }
   options.addOption(Option("help", "h", "show this help and exit")
                         .required(false)
                         .repeatable(false)
@@ -48,7 +76,27 @@ void SkynetApplication::handleHelp(const std::string&, const std::string&) {
   stopOptionsProcessing();
 }
 
-void SkynetApplication::handleConfigFile(const std::string&, const std::string& value) { configFile_ = value; }
+// Absolute at once: with --daemon, Poco changes to / after reading the options, and SIGHUP
+// re-reads the same path later.
+void SkynetApplication::handleConfigFile(const std::string&, const std::string& value) {
+  configFile_ = value.empty() ? value : Poco::Path(value).makeAbsolute().toString();
+}
+
+void SkynetApplication::handleIgnored(const std::string&, const std::string&) {}
+
+void SkynetApplication::handleUmaskBeforeDetaching(const std::string&, const std::string& value) {
+  // ServerApplication refuses the same values, but only once detached, where nobody sees it.
+  if (value.empty() || value.find_first_not_of("01234567") != std::string::npos) {
+    throw Poco::InvalidArgumentException("umask contains non-octal characters", value);
+  }
+}
+
+void SkynetApplication::handlePidFileBeforeDetaching(const std::string&, const std::string& value) {
+  const std::string folder = Poco::Path(value).makeAbsolute().parent().toString();
+  if (access(folder.c_str(), W_OK | X_OK) != 0) {
+    throw Poco::CreateFileException("cannot write the pid file " + value + " in " + folder, std::strerror(errno));
+  }
+}
 void SkynetApplication::handleVerbose(const std::string&, const std::string&) { verbose_ = true; }
 void SkynetApplication::handleSet(const std::string&, const std::string& value) { overrides_.push_back(value); }
 
@@ -95,6 +143,8 @@ int SkynetApplication::main(const std::vector<std::string>& args) {
   if (command != "queued" && command != "q" && command != "check" && command != "status") {
     return usageError("unknown command '" + command + "'");
   }
+  const bool queued = command == "queued" || command == "q";
+  if (pass_ == Pass::BeforeDetaching && !queued) return usageError("--daemon is only for queued");
 
   Settings settings;
   try {
@@ -113,6 +163,11 @@ int SkynetApplication::main(const std::vector<std::string>& args) {
 
   if (command == "check") return runCheck(settings, std::cout, std::cerr);
   if (command == "status") return runStatus(settings, std::cout, std::cerr);
+  if (pass_ == Pass::BeforeDetaching) {
+    const int code = checkQueuedCanStart(settings, std::cerr);
+    readyToDetach_ = code == EXIT_OK;
+    return code;
+  }
   const std::string file = settings.file;
   const auto overrides = overrides_;
   return runQueued(settings, [file, overrides] { return loadSettings(file, overrides); }, log, std::cerr);

@@ -30,6 +30,8 @@ constexpr double kLocalWorkerStale = 60.0;
 constexpr double kMaxReconnectDelay = 30.0;
 constexpr std::size_t kTaskTailLimit = 64 * 1024;
 constexpr int kJobBatch = 50;
+// Expiry of Skynet's hold on hosting_queue_tasks_running: a few missed heartbeats.
+constexpr double kSemaphoreTtl = 30.0;
 
 std::string seconds(double value) { return Poco::format("%.1f s", value); }
 
@@ -136,6 +138,7 @@ void Dispatcher::run() {
   }
   if (db_ && workerId_.load() != 0) {
     try {
+      aegir::TaskQueue(*db_).releaseCronSemaphore(semaphoreOwner());
       runs::RunStore(*db_).stopWorker(workerId_.load(), unixTime());
     } catch (const db::Error& error) {
       log_.warning(std::string("could not mark this worker stopped: ") + error.what());
@@ -186,7 +189,16 @@ void Dispatcher::turn() {
     if (!writeOutbox()) return;
     const double nowMono = monotonicTime();
     if (nowMono - lastHeartbeatMono_ >= kHeartbeatEvery) {
-      runs::RunStore(*db_).heartbeat(workerId_.load(), unixTime());
+      const double now = unixTime();
+      runs::RunStore(*db_).heartbeat(workerId_.load(), now);
+      // Aegir's own runners take tasks only while they hold this semaphore; a Skynet daemon
+      // holds it (renewed with every heartbeat, expiring soon after the last one).
+      const bool held = aegir::TaskQueue(*db_).holdCronSemaphore(semaphoreOwner(), now, kSemaphoreTtl);
+      if (!held && !semaphoreWarned_) {
+        log_.warning("Aegir's own queue runner holds the semaphore hosting_queue_tasks_running; it may run tasks "
+                     "beside Skynet until it lets go (disable hosting_queued, set hosting_queue_tasks_enabled to 0)");
+      }
+      semaphoreWarned_ = !held;
       lastHeartbeatMono_ = nowMono;
     }
     if (nowMono - lastRecoveryMono_ >= kRecoverEvery) {
@@ -239,6 +251,10 @@ void Dispatcher::prepare(db::Connection& connection) {
   if (tasks.cronQueueEnabled().value_or(true)) {
     log_.warning("Aegir's cron queue runner is on (hosting_queue_tasks_enabled) and may start tasks too; "
                  "switch it off: drush @hostmaster vset hosting_queue_tasks_enabled 0");
+  }
+  if (tasks.queuedModuleEnabled().value_or(false)) {
+    log_.warning("Aegir's queue daemon module hosting_queued is enabled and may run tasks too; disable it "
+                 "(drush @hostmaster dis hosting_queued) and stop its service");
   }
   runs::migrate(connection);
   const double now = unixTime();
@@ -336,13 +352,13 @@ void Dispatcher::recordLaunchFailed(const LaunchFailed& failed) {
       message = failed.error + "; queued again, next try in " + seconds(delay);
       log_.error(describe(active.task) + ": " + message);
     }
-    store.finishRun(failed.runId, {runs::state::kDeferred, std::nullopt, std::nullopt, now, util::validUtf8(message), ""});
+    store.finishRun(failed.runId, {runs::state::kDeferred, std::nullopt, std::nullopt, now, validUtf8(message), ""});
   } else if (failed.shuttingDown) {
     store.rescheduleRun(failed.runId, "not started: Skynet was stopping");
   } else {
     log_.error(Poco::format("job run %?d could not start: %s", failed.runId, failed.error));
     store.finishRun(failed.runId, {runs::state::kFailed, std::nullopt, std::nullopt, now,
-                                   util::validUtf8("could not start: " + failed.error), ""});
+                                   validUtf8("could not start: " + failed.error), ""});
   }
   std::lock_guard<std::mutex> lock(activeMutex_);
   active_.erase(failed.runId);
@@ -362,7 +378,7 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
   const std::size_t tailLimit =
       std::min<std::size_t>(active.kind == "task" ? kTaskTailLimit : static_cast<std::size_t>(settings_.api.maxLogBytes),
                             static_cast<std::size_t>(settings_.api.maxLogBytes));
-  const std::string tail = util::utf8Tail(readTail(file, tailLimit + 4), tailLimit);
+  const std::string tail = utf8Tail(readTail(file, tailLimit + 4), tailLimit);
   ending.lastOutputLine = lastLine(tail);
   runs::RunEnd end;
   end.stopped = stoppedWall;
@@ -409,7 +425,7 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     if (active.adoptedFrom) {
       end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
     }
-    end.message = util::validUtf8(end.message);
+    end.message = validUtf8(end.message);
     store.finishRun(runId, end);
     const std::string duration = active.startedWall > 0 ? " in " + seconds(stoppedWall - active.startedWall) : "";
     line = Poco::format("%s finished: %s%s (run %?d, %s)%s", describe(task), end.state, duration, runId,
@@ -425,7 +441,7 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
       if (active.adoptedFrom) {
         end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
       }
-      end.message = util::validUtf8(end.message);
+      end.message = validUtf8(end.message);
       store.finishRun(runId, end);
     }
     line = Poco::format("job run %?d (application %?d) finished: %s (%s)%s", runId, active.applicationId, outcome.state,
@@ -745,6 +761,10 @@ bool Dispatcher::claimJob(const runs::DueJob& job) {
                                 job.command, directory));
   mailbox_.post(Command{Launch{job.runId, spec, timeout}});
   return true;
+}
+
+std::string Dispatcher::semaphoreOwner() const {
+  return std::string(aegir::TaskQueue::kSkynetSemaphoreOwner) + host_ + ":" + std::to_string(workerId_.load());
 }
 
 std::string Dispatcher::outputFileFor(const std::string& prefix, std::int64_t runId) const {

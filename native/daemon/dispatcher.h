@@ -95,6 +95,7 @@ class Dispatcher {
   void dispatchJobs();
   bool claimTask(const aegir::QueuedTask& task);
   bool claimJob(const runs::DueJob& job);
+  std::string semaphoreOwner() const;
   std::string outputFileFor(const std::string& prefix, std::int64_t runId) const;
   std::string readTail(const std::string& file, std::size_t limit) const;
   void applySettings(const Settings& settings);
@@ -122,6 +123,7 @@ class Dispatcher {
   double lastHeartbeatMono_ = -1e9;
   double lastRecoveryMono_ = -1e9;
   std::optional<bool> lastPaused_;
+  bool semaphoreWarned_ = false;
 
   mutable std::mutex activeMutex_;
   std::map<std::int64_t, Active> active_;

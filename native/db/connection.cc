@@ -170,37 +170,36 @@ class Statement {
   std::vector<unsigned long> lengths_;
 };
 
+void HandleCloser::operator()(st_mysql* handle) const { mysql_close(handle); }
+
 Connection::Connection(const ConnectionParams& params) : params_(params) {
   if (!std::regex_match(params.prefix, std::regex("[A-Za-z0-9_]*"))) {
     throw Error("the table prefix may hold only letters, digits and _", 0);
   }
-  handle_ = mysql_init(nullptr);
+  handle_.reset(mysql_init(nullptr));
   if (!handle_) throw Error("out of memory creating a database connection", CR_OUT_OF_MEMORY);
-  mysql_options(handle_, MYSQL_OPT_CONNECT_TIMEOUT, &params.connectTimeoutSeconds);
-  mysql_options(handle_, MYSQL_OPT_READ_TIMEOUT, &params.readTimeoutSeconds);
-  mysql_options(handle_, MYSQL_OPT_WRITE_TIMEOUT, &params.readTimeoutSeconds);
-  mysql_options(handle_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  MYSQL* mysql = handle_.get();
+  mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &params.connectTimeoutSeconds);
+  mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &params.readTimeoutSeconds);
+  mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &params.writeTimeoutSeconds);
+  mysql_options(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   const bool viaSocket = !params.socket.empty();
   const std::string host = viaSocket ? "localhost" : params.host;
-  if (!mysql_real_connect(handle_, host.c_str(), params.user.c_str(), params.password.c_str(),
-                          params.database.c_str(), viaSocket ? 0 : params.port,
-                          viaSocket ? params.socket.c_str() : nullptr, 0)) {
-    const std::string where = viaSocket ? "socket " + params.socket
-                                        : params.host + ":" + std::to_string(params.port);
-    Error error("cannot connect to database '" + params.database + "' as '" + params.user +
-                    "' at " + where + ": " + mysql_error(handle_),
-                mysql_errno(handle_));
-    mysql_close(handle_);
-    handle_ = nullptr;
-    throw error;
+  const std::string who = "database '" + params.database + "' as '" + params.user + "' at " +
+                          (viaSocket ? "socket " + params.socket : params.host + ":" + std::to_string(params.port));
+  if (!mysql_real_connect(mysql, host.c_str(), params.user.c_str(), params.password.c_str(), params.database.c_str(),
+                          viaSocket ? 0 : params.port, viaSocket ? params.socket.c_str() : nullptr, 0)) {
+    throw Error("cannot connect to " + who + ": " + mysql_error(mysql), mysql_errno(mysql));
   }
-  execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+  try {
+    execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+  } catch (const Error& error) {
+    // The members close the statements and the handle as the exception leaves.
+    throw Error("cannot set up the connection to " + who + ": " + error.what(), error.code());
+  }
 }
 
-Connection::~Connection() {
-  statements_.clear();  // statements before their connection
-  if (handle_) mysql_close(handle_);
-}
+Connection::~Connection() = default;
 
 std::string Connection::expandTables(const std::string& sql) const {
   std::string out;
@@ -222,7 +221,7 @@ std::string Connection::expandTables(const std::string& sql) const {
 Statement& Connection::prepare(const std::string& sql) {
   auto found = statements_.find(sql);
   if (found != statements_.end()) return *found->second;
-  auto statement = std::make_unique<Statement>(handle_, expandTables(sql));
+  auto statement = std::make_unique<Statement>(handle_.get(), expandTables(sql));
   return *statements_.emplace(sql, std::move(statement)).first->second;
 }
 

@@ -34,7 +34,11 @@ struct ConnectionParams {
   std::string password;
   std::string prefix;  // Drupal table prefix
   unsigned connectTimeoutSeconds = 5;
-  unsigned readTimeoutSeconds = 60;
+  // Short, so a stuck query (a frozen or overloaded server) is noticed and reported as a lost
+  // connection within seconds instead of holding the caller for a minute; supervision of the
+  // children runs apart from the database, so no timeout here is ever a task's deadline.
+  unsigned readTimeoutSeconds = 10;
+  unsigned writeTimeoutSeconds = 10;
 };
 
 class Error : public std::runtime_error {
@@ -68,9 +72,15 @@ class Row {
 
 class Statement;
 
+// Closes a MYSQL handle (mysql_close), so a handle is released on every path.
+struct HandleCloser {
+  void operator()(st_mysql* handle) const;
+};
+
 class Connection {
  public:
-  // Connects or throws Error (never with the password in the message).
+  // Connects and sets the session up, or throws Error (never with the password in the message);
+  // a failure after connecting closes the connection before throwing.
   explicit Connection(const ConnectionParams& params);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -91,9 +101,10 @@ class Connection {
   Statement& prepare(const std::string& sql);
 
   ConnectionParams params_;
-  st_mysql* handle_ = nullptr;
+  std::unique_ptr<st_mysql, HandleCloser> handle_;
   std::uint64_t lastInsertId_ = 0;
-  // Prepared once per connection, reused on every poll.
+  // Prepared once per connection, reused on every poll. Declared after handle_, so they are
+  // closed before their connection, also when the constructor throws.
   std::map<std::string, std::unique_ptr<Statement>> statements_;
 };
 

@@ -152,8 +152,8 @@ std::int64_t Catalog::createProject(const ProjectFields& fields, double now) {
 
 bool Catalog::updateProject(std::int64_t id, const ProjectFields& fields, double now) {
   return unique("a project named \"" + fields.name.value_or("") + "\" exists already", [&] {
-    // COALESCE keeps a field the request did not give. ROW_COUNT counts matched rows only when
-    // something changed, so `changed` always changes and existence is read from it.
+    // COALESCE keeps a field the request did not give. MariaDB counts changed rows, not matched
+    // ones, so a row that exists but did not change is found by reading it.
     return db_.execute("UPDATE {skynet_project} SET name = COALESCE(?, name), title = COALESCE(?, title),"
                        " description = COALESCE(?, description), directory = COALESCE(?, directory), changed = ?"
                        " WHERE id = ?",

@@ -1,33 +1,46 @@
 #include "util/utf8.h"
 
-namespace skynet::util {
+namespace skynet {
 
 namespace {
 
-// Length of the valid sequence at `at`, or 0 when it is not one.
-std::size_t sequenceLength(std::string_view s, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char lead = byte(at);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned min = 0;
-  unsigned code = 0;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2, min = 0x80, code = lead & 0x1fu;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3, min = 0x800, code = lead & 0x0fu;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4, min = 0x10000, code = lead & 0x07u;
-  } else {
-    return 0;
+bool isContinuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
+
+// The well-formed byte sequences of Unicode's table 3-7: how long a sequence that starts with
+// `lead` is, and the range its second byte must fall in (the later bytes are any continuation).
+// Length 0: the byte can start no sequence (a continuation byte, C0, C1, F5..FF).
+struct SequenceShape {
+  std::size_t length;
+  unsigned char secondLow, secondHigh;
+};
+
+SequenceShape shapeOf(unsigned char lead) {
+  if (lead < 0x80) return {1, 0, 0};
+  if (lead >= 0xC2 && lead <= 0xDF) return {2, 0x80, 0xBF};
+  if (lead == 0xE0) return {3, 0xA0, 0xBF};  // E0 80..9F would be overlong
+  if (lead == 0xED) return {3, 0x80, 0x9F};  // ED A0..BF would be a surrogate
+  if (lead >= 0xE1 && lead <= 0xEF) return {3, 0x80, 0xBF};
+  if (lead == 0xF0) return {4, 0x90, 0xBF};  // F0 80..8F would be overlong
+  if (lead == 0xF4) return {4, 0x80, 0x8F};  // F4 90.. would be above U+10FFFF
+  if (lead >= 0xF1 && lead <= 0xF3) return {4, 0x80, 0xBF};
+  return {0, 0, 0};
+}
+
+// How many bytes from `at` form one well-formed character (> 0), or minus the length of the
+// maximal ill-formed subpart there (< 0), which one U+FFFD replaces.
+long measure(std::string_view bytes, std::size_t at) {
+  const auto lead = static_cast<unsigned char>(bytes[at]);
+  const SequenceShape shape = shapeOf(lead);
+  if (shape.length == 0) return -1;
+  std::size_t taken = 1;
+  while (taken < shape.length && at + taken < bytes.size()) {
+    const auto next = static_cast<unsigned char>(bytes[at + taken]);
+    const bool fits = taken == 1 ? next >= shape.secondLow && next <= shape.secondHigh : isContinuation(next);
+    if (!fits) break;
+    ++taken;
   }
-  if (at + length > s.size()) return 0;
-  for (std::size_t i = 1; i < length; ++i) {
-    if ((byte(at + i) & 0xc0) != 0x80) return 0;
-    code = (code << 6) | (byte(at + i) & 0x3fu);
-  }
-  if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
-  return length;
+  const long length = static_cast<long>(taken);
+  return taken == shape.length ? length : -length;
 }
 
 }  // namespace
@@ -35,94 +48,40 @@ std::size_t sequenceLength(std::string_view s, std::size_t at) {
 std::string validUtf8(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size());
-  for (std::size_t at = 0; at < bytes.size();) {
-    const std::size_t length = sequenceLength(bytes, at);
-    if (length == 0) {
-      out += "\xef\xbf\xbd";
-      ++at;
+  std::size_t at = 0;
+  while (at < bytes.size()) {
+    const long length = measure(bytes, at);
+    if (length > 0) {
+      out.append(bytes.substr(at, static_cast<std::size_t>(length)));
+      at += static_cast<std::size_t>(length);
     } else {
-      out.append(bytes.substr(at, length));
-      at += length;
+      out.append(kReplacementCharacter);
+      at += static_cast<std::size_t>(-length);
     }
   }
   return out;
 }
 
 std::string utf8Tail(std::string_view bytes, std::size_t maxBytes) {
-  std::size_t from = bytes.size() > maxBytes ? bytes.size() - maxBytes : 0;
-  // Skip continuation bytes so the tail starts at a character.
-  while (from < bytes.size() && from > 0 && (static_cast<unsigned char>(bytes[from]) & 0xc0) == 0x80) ++from;
-  std::string tail = validUtf8(bytes.substr(from));
-  // Replacements may have made it longer: cut again from the front at a character boundary.
-  while (tail.size() > maxBytes) {
-    std::size_t cut = tail.size() - maxBytes;
-    while (cut < tail.size() && (static_cast<unsigned char>(tail[cut]) & 0xc0) == 0x80) ++cut;
-    tail.erase(0, cut);
-  }
-  return tail;
-}
-
-}  // namespace skynet::util
-
-namespace skynet::utf8 {
-
-namespace {
-
-const char kReplacement[] = "\xEF\xBF\xBD";
-
-// Length of the valid sequence starting at text[i], or 0 when it is not one.
-std::size_t sequenceLength(const std::string& text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  std::size_t length;
-  unsigned long codePoint;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    codePoint = lead & 0x1Fu;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    codePoint = lead & 0x0Fu;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    codePoint = lead & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    codePoint = (codePoint << 6) | (byte(i + k) & 0x3Fu);
-  }
-  if (length == 3 && (codePoint < 0x800 || (codePoint >= 0xD800 && codePoint <= 0xDFFF))) return 0;
-  if (length == 4 && (codePoint < 0x10000 || codePoint > 0x10FFFF)) return 0;
-  return length;
-}
-
-}  // namespace
-
-std::string sanitize(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t length = sequenceLength(text, i);
-    if (length == 0) {
-      out += kReplacement;
-      ++i;
-    } else {
-      out.append(text, i, length);
-      i += length;
+  std::string_view window = bytes;
+  if (bytes.size() > maxBytes) {
+    window = bytes.substr(bytes.size() - maxBytes);
+    // The cut may fall inside a character: drop the continuation bytes it left at the front
+    // (at most three belong to a cut character; more are stray and validUtf8 replaces them).
+    for (int dropped = 0; dropped < 3 && !window.empty() && isContinuation(static_cast<unsigned char>(window[0]));
+         ++dropped) {
+      window.remove_prefix(1);
     }
   }
-  return out;
+  std::string tail = validUtf8(window);
+  // A replacement (3 bytes) may stand for one ill-formed byte: drop whole characters from the
+  // front until the tail fits again.
+  std::size_t start = 0;
+  while (tail.size() - start > maxBytes) {
+    ++start;
+    while (start < tail.size() && isContinuation(static_cast<unsigned char>(tail[start]))) ++start;
+  }
+  return tail.substr(start);
 }
 
-std::string tail(const std::string& text, std::size_t maxBytes) {
-  if (text.size() <= maxBytes) return text;
-  std::size_t start = text.size() - maxBytes;
-  // Continuation bytes (10xxxxxx) are never the start of a character.
-  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
-  return text.substr(start);
-}
-
-}  // namespace skynet::utf8
+}  // namespace skynet

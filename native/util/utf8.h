@@ -1,33 +1,32 @@
-// UTF-8 repair and tail-keeping for text Skynet stores: a task's output may hold any bytes (0xff,
-// a character cut in half by a tail), and one bad byte must not fail a write to MariaDB's utf8mb4
-// columns under strict mode, nor a JSON answer; the end of a log says the most about how a run
-// ended. Pure functions, thread-safe.
+// Text from a child process made safe for a utf8mb4 column.
 //
-// (Merge of main's skynet::util and api's skynet::utf8 versions, which arrived in parallel; both
-// interfaces are kept so that their callers compile unchanged. The lead may fold them into one.)
+// Why: a task's output is whatever bytes drush and its children wrote. MariaDB in strict mode
+// rejects a statement whose text is not valid UTF-8 (a byte like 0xff, or a tail cut in the
+// middle of a character), and a rejected write must never stop the queue. Every piece of output
+// text is passed through these before it is written into the database.
+//
+// Contract:
+// - validUtf8() returns the input with every ill-formed sequence replaced by U+FFFD, one
+//   replacement per maximal ill-formed subpart (Unicode's recommended practice, as browsers do):
+//   stray continuation bytes, overlong forms (C0, C1, E0 80.., F0 80..), surrogates (ED A0..),
+//   code points above U+10FFFF (F4 90.., F5..FF) and a sequence cut short, also at the end.
+//   Well-formed input comes back byte for byte.
+// - utf8Tail() keeps at most `maxBytes` bytes of the END of the input, starting at a character
+//   boundary, and is valid UTF-8 (ill-formed bytes in the kept part are replaced as above, and
+//   the result still fits in `maxBytes`).
+// - Pure functions of their arguments: safe from any thread.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-namespace skynet::util {
+namespace skynet {
 
-// `bytes` with every invalid sequence replaced by U+FFFD.
+// U+FFFD REPLACEMENT CHARACTER in UTF-8.
+inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
+
 std::string validUtf8(std::string_view bytes);
-// At most `maxBytes` of the end of `bytes`, starting at a character boundary, as valid UTF-8.
 std::string utf8Tail(std::string_view bytes, std::size_t maxBytes);
 
-}  // namespace skynet::util
-
-namespace skynet::utf8 {
-
-// `text` with every byte that does not start a valid UTF-8 sequence (overlong forms,
-// surrogates and code points above U+10FFFF count as invalid) replaced by U+FFFD.
-std::string sanitize(const std::string& text);
-
-// The longest end of the valid UTF-8 `text` that fits in `maxBytes`, starting on a character
-// boundary.
-std::string tail(const std::string& text, std::size_t maxBytes);
-
-}  // namespace skynet::utf8
+}  // namespace skynet

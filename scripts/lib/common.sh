@@ -3,7 +3,8 @@
 
 SKYNET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# What building, testing and the demo need, all from Debian 12's archive.
+# What building, testing and the demo need, all from Debian 12's archive (the last line: the
+# Debian package's build, dpkg-shlibdeps and file, and its checks, lintian (with man) and visudo).
 SKYNET_PACKAGES=(
   cmake g++ make pkg-config
   libpoco-dev libyaml-cpp-dev libmariadb-dev libhowardhinnant-date-dev googletest libgtest-dev
@@ -12,6 +13,8 @@ SKYNET_PACKAGES=(
   supervisor procps util-linux tzdata
   libjs-bootstrap5 chromium chromium-driver python3-selenium
   prometheus curl
+  dpkg-dev file lintian sudo
+  faketime
 )
 
 # The daemon refuses to run as root, so tests and the demo run as this user when started as root.
@@ -30,7 +33,8 @@ ensure_packages() {
   say "installing ${missing[*]}"
   apt-get update -qq
   # A package's own service start may be refused in containers; the scripts start their own servers.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Other installs on this machine may hold dpkg's lock for a while: wait for it.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 ensure_test_user() {

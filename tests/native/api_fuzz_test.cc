@@ -169,7 +169,8 @@ TEST(ApiFuzz, RandomAndMutatedRequestsNeverCrashHangOrFailInternally) {
       const Request request = fuzz.request();
       const Response response = api.handle(request);
       ASSERT_TRUE(expected.count(response.status))
-          << response.status << " for " << request.method << " " << request.path << ": " << response.body;
+          << response.status << " for " << request.method << " " << request.path << ": " << response.body << "\n"
+          << capture->all();
       if (response.contentType == "application/json") {
         ASSERT_NO_THROW(Poco::JSON::Parser().parse(response.body)) << response.body;
       }

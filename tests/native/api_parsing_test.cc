@@ -8,7 +8,6 @@
 #include "api/search_query.h"
 #include "api/time_text.h"
 #include "runs/catalog.h"
-#include "util/utf8.h"
 
 namespace skynet::api {
 namespace {
@@ -158,19 +157,6 @@ TEST(Credentials, ComparesExactlyAndReadsBearerKeys) {
   EXPECT_EQ(checkAdmin("", "s3cret"), AdminCheck::Missing);
   EXPECT_EQ(checkAdmin("Bearer nope", "s3cret"), AdminCheck::Wrong);
   EXPECT_EQ(checkAdmin("Bearer s3cret", "s3cret"), AdminCheck::Granted);
-}
-
-TEST(Utf8, ReplacesInvalidBytesAndKeepsTheTailOnACharacterBoundary) {
-  EXPECT_EQ(utf8::sanitize("ok \xC3\xA9"), "ok \xC3\xA9");
-  EXPECT_EQ(utf8::sanitize("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(utf8::sanitize("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");     // overlong '/'
-  EXPECT_EQ(utf8::sanitize("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
-  EXPECT_EQ(utf8::sanitize("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");     // cut short
-  const std::string euros = "\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC";     // three 3-byte characters
-  EXPECT_EQ(utf8::tail(euros, 7), "\xE2\x82\xAC\xE2\x82\xAC");
-  EXPECT_EQ(utf8::tail(euros, 2), "");
-  EXPECT_EQ(utf8::tail("abcdef", 3), "def");
-  EXPECT_EQ(utf8::tail("abc", 10), "abc");
 }
 
 TEST(RunFolders, NormalisesRelativeFoldersAndRefusesThoseThatLeaveTheWorkdir) {

@@ -602,6 +602,9 @@ TEST_F(ApiTest, ProjectNamesAreUniqueAndFoldersStayInsideTheWorkdir) {
     EXPECT_EQ(reply.status, 400) << directory;
     EXPECT_EQ(message(reply).rfind("directory: ", 0), 0u) << message(reply);
   }
+  reply = post("/api/project/", "name=bad%FFname");
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_EQ(message(reply), "name: not valid UTF-8");
   EXPECT_EQ(post("/api/project/", "title=no+name").status, 400);
   EXPECT_EQ(message(post("/api/project/", "title=no+name")), "missing parameter name");
   EXPECT_EQ(get("/api/project/list").header("X-Total-Count"), "1");

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "runs/schema.h"
+#include "util/clock.h"
 #include "support/sandbox.h"
 #include "support/test_site.h"
 
@@ -397,6 +398,81 @@ TEST_F(QueueDaemonTest, PrunesRunOutputFilesOlderThanKeepDays) {
   EXPECT_EQ(access((folder + "/job-2-run-9.log").c_str(), F_OK), 0) << "younger than keep_days";
   EXPECT_EQ(access((folder + "/notes.txt").c_str(), F_OK), 0) << "not a run's output file";
   EXPECT_TRUE(capture_->contains("removed 1 run output file(s) older than 30 days"));
+}
+
+TEST_F(QueueDaemonTest, ADeepBacklogOnOneSiteDoesNotDelayAnotherSite) {
+  // 300 old tasks on one site: more than a poll reads oldest-first.
+  const std::int64_t old = static_cast<std::int64_t>(unixTime()) - 3600;
+  for (int i = 0; i < 300; ++i) site_->aegir().queueTask(10, "verify", "sleep:0.2", old + i);
+  const auto other = site_->aegir().queueTask(11, "verify");
+  start("[queue]\nconcurrency = 2\n");
+  ASSERT_TRUE(waitUntil([&] { return finished(other.nid); }));
+  EXPECT_EQ(site_->aegir().current(other.nid).status, aegir::kSuccess);
+  EXPECT_GE(site_->aegir().countWithStatus(aegir::kQueued), 250) << "the other site did not wait for the backlog";
+}
+
+TEST_F(QueueDaemonTest, KeepsItsHeartbeatWhileDraining) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:7");
+  start("[queue]\nshutdown = drain\n");
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  const double stopAsked = unixTime();
+  std::thread stopper([this] { stop(); });
+  const bool beat = waitUntil([&] {
+    return site_->db().queryOne("SELECT MAX(heartbeat) FROM {skynet_worker}")->real(0) > stopAsked + 1;
+  }, 20);
+  const bool stillRunning = site_->aegir().current(task.nid).status == aegir::kProcessing;
+  stopper.join();
+  EXPECT_TRUE(beat) << "no heartbeat while draining: the worker would look dead to adoption";
+  EXPECT_TRUE(stillRunning);
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+}
+
+TEST_F(QueueDaemonTest, NewCredentialsForTheSameDatabaseKeepTheWorker) {
+  auto& db = site_->db();
+  const std::string user = "cred_" + std::to_string(getpid());
+  db::ConnectionParams rootParams = site_->params();
+  rootParams.user = "root";  // the sandbox's superuser (socket only, no password)
+  rootParams.password = "";
+  db::Connection root(rootParams);
+  root.execute("CREATE USER IF NOT EXISTS '" + user + "'@'localhost' IDENTIFIED BY 'other-password'");
+  root.execute("GRANT ALL PRIVILEGES ON `" + site_->params().database + "`.* TO '" + user + "'@'localhost'");
+  start();
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("connected to database"); }));
+  const auto before = db.queryOne("SELECT COUNT(*), MAX(id) FROM {skynet_worker}");
+  std::string config;
+  {
+    std::ifstream in(site_->configFile());
+    config.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const auto replace = [&](const std::string& from, const std::string& to) {
+    config.replace(config.find(from), from.size(), to);
+  };
+  replace("user = " + site_->params().user, "user = " + user);
+  replace("passwd = " + site_->params().password, "passwd = other-password");
+  std::ofstream(site_->configFile()) << config;
+  daemon_->requestReload();
+  const auto task = site_->aegir().queueTask(10, "verify");
+  ASSERT_TRUE(waitUntil([&] { return finished(task.nid); }));
+  const auto after = db.queryOne("SELECT COUNT(*), MAX(id) FROM {skynet_worker}");
+  EXPECT_EQ(after->integer(0), before->integer(0)) << "a new worker would make the running one look dead";
+  EXPECT_EQ(runsOf(task.nid).back().workerId, before->integer(1));
+  stop();
+  root.execute("DROP USER '" + user + "'@'localhost'");
+}
+
+TEST_F(QueueDaemonTest, AReloadToAnotherDatabaseRecordsRunningTasksWhereTheyWereClaimed) {
+  TestSite second(testing::testDatabaseName("d2"));
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:1.5");
+  start();
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
+  ASSERT_EQ(testing::runCommand("cp " + second.configFile() + " " + site_->configFile()), 0);
+  daemon_->requestReload();
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("connected to database '" + second.params().database + "'"); }));
+  // The outcome went to the first database, before the daemon moved on.
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kSuccess);
+  EXPECT_EQ(finalRun(task.nid).state, "succeeded");
+  EXPECT_EQ(second.db().queryOne("SELECT COUNT(*) FROM {skynet_run}")->integer(0), 0);
+  EXPECT_TRUE(capture_->contains("switching once the 1 run(s) claimed from"));
 }
 
 TEST_F(QueueDaemonTest, DrainModeWaitsForRunningTasks) {

@@ -18,6 +18,7 @@
 
 #include "aegir/task_queue.h"
 #include "process/child_process.h"
+#include "process/process_identity.h"
 #include "runs/schema.h"
 #include "support/test_site.h"
 #include "util/clock.h"
@@ -49,7 +50,7 @@ class SelfHealingTest : public ::testing::Test {
     }
     // Leave no simulator behind (hang, sleep) whatever the test did: every run is a process group.
     try {
-      for (const auto& run : runs("pid IS NOT NULL")) kill(static_cast<pid_t>(-run.pid), SIGKILL);
+      killRunGroups();
     } catch (const db::Error&) {
     }
     if (HasFailure()) {
@@ -68,7 +69,8 @@ class SelfHealingTest : public ::testing::Test {
 
   // Starts `skynet queued` (the binary, as supervisor would) with extra --set options.
   process::ChildProcess& launch(const std::vector<std::string>& sets = {}, const std::string& executable = SKYNET_BINARY,
-                                const std::string& host = "") {
+                                const std::string& host = "",
+                                const std::map<std::string, std::string>& extraEnvironment = {}) {
     process::LaunchSpec spec;
     spec.executable = executable;
     spec.arguments = {"queued", "--config_file=" + site_->configFile()};
@@ -78,9 +80,32 @@ class SelfHealingTest : public ::testing::Test {
     }
     spec.environment = {{"HOME", site_->home()}, {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"USER", "test"}};
     if (!host.empty()) spec.environment["SKYNET_HOSTNAME"] = host;
+    for (const auto& [name, value] : extraEnvironment) spec.environment[name] = value;
     spec.outputFile = site_->dir() + "/" + logName(++launches_);
     daemons_.push_back(process::ChildProcess::launch(spec));
     return *daemons_.back();
+  }
+
+  // SIGKILL to the process group of every run whose process still runs: the recorded start time
+  // must match, so a pid reused by someone else's process is never hit.
+  void killRunGroups(const std::string& where = "1") {
+    for (const auto& row : site_->db().query("SELECT pid, proc_start, boot_id FROM {skynet_run} WHERE pid IS NOT NULL"
+                                             " AND proc_start IS NOT NULL AND " + where)) {
+      const process::ProcessIdentity identity{static_cast<pid_t>(row.integer(0)),
+                                              static_cast<std::uint64_t>(row.integer(1)), row.text(2)};
+      if (process::stillRunning(identity)) kill(-identity.pid, SIGKILL);
+    }
+  }
+
+  // What `skynet status` prints.
+  std::string status() {
+    process::LaunchSpec spec;
+    spec.executable = SKYNET_BINARY;
+    spec.arguments = {"status", "--config_file=" + site_->configFile()};
+    spec.environment = {{"HOME", site_->home()}, {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"USER", "test"}};
+    spec.outputFile = site_->dir() + "/status.txt";
+    process::ChildProcess::launch(spec)->wait();
+    return read("status.txt");
   }
 
   void killNine(process::ChildProcess& daemon) {
@@ -271,14 +296,29 @@ TEST_F(SelfHealingTest, AdoptsARunningChildAfterKillNineAndKeepsTheConcurrencyLi
   next.wait();
 }
 
-TEST_F(SelfHealingTest, SigtermInAdoptModeHandsRunningTasksToTheNextStart) {
-  const auto task = site_->aegir().queueTask(10, "verify", "sleep:2");
+TEST_F(SelfHealingTest, SigtermInAdoptModeHandsRunningTasksToTheNextStartAndStatusShowsThem) {
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:4");
   auto& daemon = launch({"queue.shutdown=adopt"});
   ASSERT_TRUE(waitUntil([&] { return taken(task) && !runs("pid IS NOT NULL").empty(); })) << lastLog();
   kill(daemon.pid(), SIGTERM);
   EXPECT_EQ(daemon.wait().exitCode, 0);
   EXPECT_EQ(runs()[0].state, "running");  // left for the next start
+  const std::string task_words = "task " + std::to_string(task.nid) + " (verify, rid 10)";
+  const std::string left = status();
+  EXPECT_NE(left.find("workers: 0 alive"), std::string::npos) << left;
+  EXPECT_NE(left.find("waiting: 1 run(s) of worker 1 on "), std::string::npos) << left;
+  EXPECT_NE(left.find(task_words), std::string::npos) << left;
+
   auto& next = launch();
+  std::string adopted;
+  ASSERT_TRUE(waitUntil([&] {
+    adopted = status();
+    return adopted.find("adopted from worker 1") != std::string::npos || finished(task.nid);
+  })) << adopted;
+  if (!finished(task.nid)) {
+    EXPECT_NE(adopted.find("workers: 1 alive"), std::string::npos) << adopted;
+    EXPECT_NE(adopted.find("1 running\n    " + task_words), std::string::npos) << adopted;
+  }
   ASSERT_TRUE(waitUntil([&] { return finished(task.nid) && runs("state = 'running'").empty(); })) << lastLog();
   const auto all = runs();
   ASSERT_EQ(all.size(), 1u);
@@ -394,7 +434,7 @@ TEST_F(SelfHealingTest, RunsOfAWorkerOnAnotherHostAreMarkedLostAfterItsHeartbeat
   auto& first = launch({}, SKYNET_BINARY, "elsewhere.example.com");
   ASSERT_TRUE(waitUntil([&] { return taken(task) && !runs("pid IS NOT NULL").empty(); })) << lastLog();
   killNine(first);
-  testing::runCommand("pkill -KILL -f 'aegir-sim/drush.*hosting-task " + std::to_string(task.nid) + "' ; true");
+  killRunGroups();
   auto& db = site_->db();
   // Its heartbeat is fresh: the runs wait for it.
   auto& here = launch({"queue.lost_after=2"});
@@ -411,6 +451,32 @@ TEST_F(SelfHealingTest, RunsOfAWorkerOnAnotherHostAreMarkedLostAfterItsHeartbeat
   EXPECT_EQ(rowsAtProcessing(), 0);
   kill(here.pid(), SIGTERM);
   here.wait();
+}
+
+TEST_F(SelfHealingTest, AWallClockJumpKillsNothing) {
+  // libfaketime moves the daemon's wall clock (not its monotonic clock, as a real jump would not)
+  // when the test writes a new offset into its file.
+  const std::string library = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+  if (access(library.c_str(), R_OK) != 0) GTEST_SKIP() << "libfaketime (Debian's faketime) is not installed";
+  const std::string clock = site_->dir() + "/faketime";
+  std::ofstream(clock) << "+0\n";
+  const auto task = site_->aegir().queueTask(10, "verify", "hang");
+  auto& daemon = launch({"task.verify.timeout=60", "queue.kill_grace=1"}, SKYNET_BINARY, "",
+                        {{"LD_PRELOAD", library}, {"FAKETIME_TIMESTAMP_FILE", clock}, {"FAKETIME_NO_CACHE", "1"},
+                         {"FAKETIME_DONT_FAKE_MONOTONIC", "1"}});
+  ASSERT_TRUE(waitUntil([&] { return taken(task) && !runs("pid IS NOT NULL").empty(); })) << lastLog();
+  const auto pid = static_cast<pid_t>(runs()[0].pid);
+  std::ofstream(clock) << "+2d\n";
+  const auto heartbeat = [&] { return site_->db().queryOne("SELECT MAX(heartbeat) FROM {skynet_worker}")->real(0); };
+  // The daemon lives two days ahead now; a deadline on the wall clock would have passed.
+  ASSERT_TRUE(waitUntil([&] { return heartbeat() > unixTime() + 86400; }, 30)) << lastLog();
+  const double jumped = heartbeat();
+  ASSERT_TRUE(waitUntil([&] { return heartbeat() > jumped; }, 30)) << lastLog();
+  EXPECT_EQ(kill(pid, 0), 0) << "the task was killed by a clock jump";
+  EXPECT_EQ(site_->aegir().current(task.nid).status, aegir::kProcessing);
+  EXPECT_EQ(lastLog().find("timed out"), std::string::npos) << lastLog();
+  kill(daemon.pid(), SIGKILL);
+  daemon.wait();
 }
 
 class FrozenDatabaseTest : public SelfHealingTest {

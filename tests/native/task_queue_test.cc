@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
 #include "runs/schema.h"
 #include "support/aegir_fixture.h"
 #include "support/sandbox.h"
+#include "support/test_site.h"
+#include "util/utf8.h"
 
 namespace skynet::aegir {
 namespace {
@@ -76,6 +79,157 @@ TEST_F(TaskQueueTest, ListsFromAGivenRevisionOn) {
   EXPECT_EQ(queue_->queued(10, newer.vid).at(0).nid, newer.nid);
   EXPECT_EQ(queue_->queued(10, older.vid).size(), 2u);
   EXPECT_EQ(queue_->maxVid(), newer.vid);
+}
+
+TEST_F(TaskQueueTest, CandidatesReachEverySiteBehindADeepBacklog) {
+  // 5,000 old tasks on site 10, queued as hosting_add_task() would (node, revision, task row).
+  db_->execute("INSERT INTO {node} (nid, type, language, title, uid, status, created, changed) "
+               "SELECT 1000 + seq, 'task', 'und', 'Verify: example.com', 1, 1, 1700000000, 1700000000 + seq "
+               "FROM seq_1_to_5000");
+  db_->execute("INSERT INTO {node_revision} (nid, vid, uid, title, log, timestamp, status) "
+               "SELECT 1000 + seq, 1000 + seq, 1, 'Verify: example.com', '', 1700000000 + seq, 1 FROM seq_1_to_5000");
+  db_->execute("UPDATE {node} SET vid = nid WHERE nid > 1000");
+  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed, delta) "
+               "SELECT 1000 + seq, 1000 + seq, 'verify', 10, 0, 0, 0 FROM seq_1_to_5000");
+  const auto other = fixture_->queueTask(11, "backup", "", 1700009000);
+  ASSERT_EQ(queue_->queueDepth(), 5001);
+
+  const auto oldest = queue_->queued(200);
+  EXPECT_TRUE(std::none_of(oldest.begin(), oldest.end(), [&](const QueuedTask& t) { return t.nid == other.nid; }));
+
+  const auto candidates = queue_->candidates(200);
+  ASSERT_EQ(candidates.size(), 201u);  // the oldest 200, plus site 11's only task
+  EXPECT_EQ(candidates.back().nid, other.nid);
+  EXPECT_EQ(candidates.back().vid, other.vid);
+  EXPECT_EQ(candidates.back().rid, 11);
+  EXPECT_EQ(candidates.back().type, "backup");
+  EXPECT_EQ(candidates.back().targetType, "site");
+  EXPECT_EQ(candidates.front().nid, 1001);
+  EXPECT_TRUE(std::is_sorted(candidates.begin(), candidates.end(), [](const QueuedTask& a, const QueuedTask& b) {
+    return std::make_pair(a.changed, a.nid) < std::make_pair(b.changed, b.nid);
+  }));
+  // From a floor above the backlog, only the newer task is left.
+  const auto fromFloor = queue_->candidates(200, other.vid);
+  ASSERT_EQ(fromFloor.size(), 1u);
+  EXPECT_EQ(fromFloor[0].nid, other.nid);
+}
+
+TEST_F(TaskQueueTest, CandidatesListEachTaskOnceOldestFirst) {
+  const auto late = fixture_->queueTask(10, "verify", "", 1700000300);
+  const auto early = fixture_->queueTask(11, "backup", "", 1700000100);
+  const auto tie = fixture_->queueTask(10, "backup", "", 1700000200);
+  std::vector<std::int64_t> nids;
+  for (const auto& task : queue_->candidates(100)) nids.push_back(task.nid);
+  EXPECT_EQ(nids, (std::vector<std::int64_t>{early.nid, tie.nid, late.nid}));
+  // With room for one: the oldest, plus the first queued task of the other site.
+  nids.clear();
+  for (const auto& task : queue_->candidates(1)) nids.push_back(task.nid);
+  EXPECT_EQ(nids, (std::vector<std::int64_t>{early.nid, late.nid}));
+}
+
+TEST_F(TaskQueueTest, CandidatesSkipRevisionsThatAreNotCurrent) {
+  const auto taken = fixture_->queueTask(10, "verify", "", 1700000100);
+  db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {taken.nid});
+  const auto newVid = static_cast<std::int64_t>(db_->lastInsertId());
+  db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {newVid, taken.nid});
+  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
+               "VALUES (?, ?, 'verify', 10, 1, 1)",
+               {newVid, taken.nid});
+  EXPECT_TRUE(queue_->candidates(0).empty());
+  EXPECT_TRUE(queue_->candidates(10).empty());
+}
+
+TEST_F(TaskQueueTest, MaxVidIgnoresAStrayTaskRowFarAboveTheOthers) {
+  const auto task = fixture_->queueTask(10, "verify");
+  // A hosting_task row with no revision behind it (restored from elsewhere, typed by hand).
+  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
+               "VALUES (900000, 99999, 'verify', 11, 1, 1)");
+  EXPECT_EQ(queue_->maxVid(), task.vid);
+  // A task queued afterwards is above it, so a poll from one above maxVid finds it.
+  const auto later = fixture_->queueTask(11, "verify");
+  EXPECT_GT(later.vid, task.vid);
+  EXPECT_EQ(queue_->queued(10, task.vid + 1).at(0).nid, later.nid);
+  EXPECT_EQ(queue_->maxVid(), later.vid);
+}
+
+TEST_F(TaskQueueTest, ResetClaimedRevisionOnlyOnceHostingTaskSavedItsOwn) {
+  const auto task = fixture_->queueTask(10, "verify");
+  ASSERT_TRUE(queue_->claim(queue_->queued(1).at(0), 1700000000));
+  // Still the current revision: hosting-task has not taken it; the claim stays.
+  queue_->resetClaimedRevision(task.vid);
+  EXPECT_EQ(fixture_->statusOf(task.vid), kProcessing);
+  // hosting-task saves its own revision (processing, then done).
+  db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {task.nid});
+  const auto newVid = static_cast<std::int64_t>(db_->lastInsertId());
+  db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {newVid, task.nid});
+  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
+               "VALUES (?, ?, 'verify', 10, -1, 1700000001)",
+               {newVid, task.nid});
+  queue_->resetClaimedRevision(task.vid);
+  EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
+  EXPECT_EQ(fixture_->statusOf(newVid), kProcessing);  // the current revision is left alone
+  EXPECT_TRUE(queuedNids().empty());                    // and the old one is not queued again
+  // Aegir's queue page counts -1 rows without the join: none is left.
+  EXPECT_EQ(db_->queryOne("SELECT COUNT(*) FROM {hosting_task} WHERE task_status = -1 AND vid <> ?", {newVid})
+                ->integer(0),
+            0);
+  // Only a revision at -1 moves: a finished old revision keeps its status.
+  db_->execute("UPDATE {hosting_task} SET task_status = 1 WHERE vid = ?", {task.vid});
+  queue_->resetClaimedRevision(task.vid);
+  EXPECT_EQ(fixture_->statusOf(task.vid), kSuccess);
+}
+
+TEST_F(TaskQueueTest, CronSemaphoreIsTakenWhenAbsentAndReleasedOnlyByItsOwner) {
+  const auto semaphore = [&] {
+    return db_->queryOne("SELECT value, expire FROM {semaphore} WHERE name = 'hosting_queue_tasks_running'");
+  };
+  EXPECT_TRUE(queue_->holdCronSemaphore("skynet:host-a:1", 1000.5, 60));
+  ASSERT_TRUE(semaphore());
+  EXPECT_EQ(semaphore()->text(0), "skynet:host-a:1");
+  EXPECT_DOUBLE_EQ(semaphore()->real(1), 1060.5);
+  // Renewed, also at the same moment again.
+  EXPECT_TRUE(queue_->holdCronSemaphore("skynet:host-a:1", 1030, 60));
+  EXPECT_TRUE(queue_->holdCronSemaphore("skynet:host-a:1", 1030, 60));
+  EXPECT_DOUBLE_EQ(semaphore()->real(1), 1090);
+  // Another Skynet daemon on the database shares it.
+  EXPECT_TRUE(queue_->holdCronSemaphore("skynet:host-b:2", 1031, 60));
+  EXPECT_EQ(semaphore()->text(0), "skynet:host-b:2");
+  queue_->releaseCronSemaphore("skynet:host-a:1");  // not its holder now: stays
+  EXPECT_TRUE(semaphore());
+  queue_->releaseCronSemaphore("skynet:host-b:2");
+  EXPECT_FALSE(semaphore());
+  EXPECT_THROW(queue_->holdCronSemaphore("host-a:1", 1000, 60), std::invalid_argument);
+}
+
+TEST_F(TaskQueueTest, CronSemaphoreIsLeftToAegirsRunnerUntilItExpires) {
+  // hosting-tasks (cron) or hosting-queued took it, as D7's lock_acquire does: value = its lock id.
+  db_->execute("INSERT INTO {semaphore} (name, value, expire) VALUES ('hosting_queue_tasks_running', "
+               "'1234567890abcdef.12345678', 4600)");
+  EXPECT_FALSE(queue_->holdCronSemaphore("skynet:host-a:1", 1000, 60));
+  queue_->releaseCronSemaphore("skynet:host-a:1");
+  const auto row = db_->queryOne("SELECT value, expire FROM {semaphore} WHERE name = 'hosting_queue_tasks_running'");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->text(0), "1234567890abcdef.12345678");
+  EXPECT_DOUBLE_EQ(row->real(1), 4600);
+  // Expired: taken over, as lock_acquire breaks an expired lock.
+  EXPECT_TRUE(queue_->holdCronSemaphore("skynet:host-a:1", 4601, 60));
+  EXPECT_EQ(db_->queryOne("SELECT value FROM {semaphore} WHERE name = 'hosting_queue_tasks_running'")->text(0),
+            "skynet:host-a:1");
+  // Other locks in the table are never touched.
+  db_->execute("INSERT INTO {semaphore} (name, value, expire) VALUES ('variable_init', 'x', 1)");
+  queue_->releaseCronSemaphore("skynet:host-a:1");
+  EXPECT_EQ(db_->queryOne("SELECT COUNT(*) FROM {semaphore}")->integer(0), 1);
+}
+
+TEST_F(TaskQueueTest, ReadsWhetherHostingQueuedIsEnabled) {
+  EXPECT_EQ(queue_->queuedModuleEnabled(), false);  // the fixture has it disabled
+  db_->execute("UPDATE {system} SET status = 1 WHERE name = 'hosting_queued'");
+  EXPECT_EQ(queue_->queuedModuleEnabled(), true);
+  // A theme of that name is not the module.
+  db_->execute("UPDATE {system} SET type = 'theme' WHERE name = 'hosting_queued'");
+  EXPECT_EQ(queue_->queuedModuleEnabled(), false);
+  db_->execute("DROP TABLE {system}");
+  EXPECT_EQ(queue_->queuedModuleEnabled(), std::nullopt);
 }
 
 TEST_F(TaskQueueTest, ClaimTakesTheQueuedRevisionOnce) {
@@ -219,6 +373,85 @@ TEST(Connection, RefusesWrongCredentialsWithoutShowingThePassword) {
     EXPECT_NE(std::string(error.what()).find("cannot connect to database 'q_credentials' as 'aegir'"),
               std::string::npos);
   }
+}
+
+// The sandbox's superuser (root, no password, socket only), to create users with fewer rights.
+db::ConnectionParams rootParams(const db::ConnectionParams& of) {
+  auto params = of;
+  params.user = "root";
+  params.password = "";
+  return params;
+}
+
+std::int64_t serverConnectionsOf(db::Connection& root, const std::string& user) {
+  return root.queryOne("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?", {user})->integer(0);
+}
+
+TEST(Connection, NamesAMissingDatabase) {
+  auto params = Sandbox::instance().createDatabase("q_missing_db");
+  params.database = "q_no_such_database";
+  try {
+    db::Connection connection(params);
+    FAIL() << "connected to a database that does not exist";
+  } catch (const db::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("cannot connect to database 'q_no_such_database' as 'aegir'"),
+              std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("Unknown database"), std::string::npos) << error.what();
+  }
+}
+
+TEST(Connection, ClosesTheServerConnectionWhenSetUpFailsAfterConnecting) {
+  // With no prepared statement allowed on the server, a connection is made and its session
+  // set-up (a prepared statement) is then refused.
+  const auto params = Sandbox::instance().createDatabase("q_setup_fails");
+  db::Connection root(rootParams(params));
+  const auto connectionsOfAegir = [&] { return serverConnectionsOf(root, "aegir"); };
+  const std::int64_t before = connectionsOfAegir();  // prepares root's statements while it may
+  const auto limit = root.queryOne("SELECT @@GLOBAL.max_prepared_stmt_count")->integer(0);
+  const std::string setLimit = "SET GLOBAL max_prepared_stmt_count = ?";
+  root.execute(setLimit, {limit});
+  root.execute(setLimit, {std::int64_t{0}});
+  std::string message;
+  try {
+    db::Connection connection(params);
+  } catch (const db::Error& error) {
+    message = error.what();
+  }
+  root.execute(setLimit, {limit});
+  ASSERT_FALSE(message.empty()) << "the set-up did not fail";
+  EXPECT_NE(message.find("cannot set up the connection to database 'q_setup_fails' as 'aegir'"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("max_prepared_stmt_count"), std::string::npos) << message;
+  // A leaked handle would keep its server connection open until wait_timeout (8 hours).
+  EXPECT_TRUE(testing::waitUntil([&] { return connectionsOfAegir() == before; }, 10))
+      << connectionsOfAegir() - before << " connection(s) left open";
+}
+
+TEST(Connection, RefusesInvalidUtf8InTextThatValidUtf8Repairs) {
+  auto params = Sandbox::instance().createDatabase("q_utf8");
+  db::Connection connection(params);
+  const std::string insert = "INSERT INTO {hosting_task_log} (vid, nid, type, message, error, timestamp) "
+                             "VALUES (1, 1, 'message', ?, '', 0)";
+  const std::string output = "done \xFF, then a cut \xE2\x82";
+  try {
+    connection.execute(insert, {output});
+    FAIL() << "strict mode took invalid UTF-8";
+  } catch (const db::Error& error) {
+    EXPECT_FALSE(error.connectionLost()) << error.what();  // a rejected statement, not an outage
+  }
+  connection.execute(insert, {validUtf8(output)});
+  connection.execute(insert, {utf8Tail(output, 12)});
+  const auto rows = connection.query("SELECT message FROM {hosting_task_log} ORDER BY lid");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].text(0), "done \xEF\xBF\xBD, then a cut \xEF\xBF\xBD");
+  EXPECT_EQ(rows[1].text(0), "en a cut \xEF\xBF\xBD");  // 12 bytes: "hen a cut " + U+FFFD is 13
+}
+
+TEST(Connection, DefaultsToShortReadAndWriteTimeouts) {
+  const db::ConnectionParams defaults;
+  EXPECT_EQ(defaults.readTimeoutSeconds, 10u);
+  EXPECT_EQ(defaults.writeTimeoutSeconds, 10u);
 }
 
 TEST(Connection, ReadsLongValuesWhole) {
