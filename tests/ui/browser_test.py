@@ -325,6 +325,7 @@ class Scenarios:
             (self.aegir_tasks_appear_with_site_and_type, {'tasks'}),
             (self.deleting_says_what_goes_with_it, set()),
             (self.usable_at_phone_width, set()),
+            (self.pages_page_through_100000_runs, set()),
             (self.no_key_or_token_in_the_daemon_log, set()),
         ]
 
@@ -626,6 +627,38 @@ class Scenarios:
             wait_for('the projects page', lambda: self.b.driver.current_url.endswith('/projects'))
         finally:
             self.b.driver.set_window_size(1280, 860)
+
+    def pages_page_through_100000_runs(self):
+        """Server-side paging and search with 100,000 finished runs (inserted directly): the
+        totals, the last page and a search are right. Times are printed, not asserted."""
+        self.stack.sql(f"""
+            INSERT INTO skynet_run (kind, token, application_id, directory, command, state, schedule,
+                                    started, stopped, exit_code, host, attempts, created, log_tail)
+            SELECT 'job', MD5(CONCAT('bulk-', seq)), {self.ids['hello']}, 'climate/hello/',
+                   'echo hello-from-skynet', 'succeeded', UNIX_TIMESTAMP() - 86400 - seq * 60,
+                   UNIX_TIMESTAMP() - 86400 - seq * 60, UNIX_TIMESTAMP() - 86400 - seq * 60 + 2, 0,
+                   'bulk', 1, UNIX_TIMESTAMP() - 86400 - seq * 60, 'bulk run'
+            FROM seq_1_to_100000""")
+        total = int(self.stack.sql('SELECT COUNT(*) FROM skynet_run'))
+        started = time.monotonic()
+        self.b.open('/runs')
+        wait_for('the total', lambda: f'of {total:,}' in self.b.text('#total'))
+        first_page = time.monotonic() - started
+        assert len(self.b.table_rows('runs-table')) == 50
+        pages = -(-total // 50)
+        started = time.monotonic()
+        self.b.open(f'/runs?page={pages}')
+        wait_for('the last page', lambda: self.b.text('#total').startswith(f'{(pages - 1) * 50 + 1:,}–{total:,}'))
+        last_page = time.monotonic() - started
+        assert len(self.b.table_rows('runs-table')) == total - (pages - 1) * 50
+        started = time.monotonic()
+        self.b.search('application: broken')
+        search = time.monotonic() - started
+        apps = {row.find_elements(By.TAG_NAME, 'td')[3].text for row in self.b.table_rows('runs-table')}
+        assert apps == {'broken'}, apps
+        self.b.screenshot('runs-100k')
+        print(f'    {total:,} runs: first page {first_page:.2f} s, last page {last_page:.2f} s, '
+              f'search {search:.2f} s (in the browser, rendering included)')
 
     def no_key_or_token_in_the_daemon_log(self):
         log = self.stack.daemon_log()

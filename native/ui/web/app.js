@@ -392,18 +392,20 @@ function searchBox(q, placeholder, categories) {
   return form;
 }
 
-function pager(total, page, count) {
-  if (total === null || total === undefined) total = (page - 1) * PAGE_SIZE + count;
+const count = n => Number(n).toLocaleString('en');
+
+function pager(total, page, shown) {
+  if (total === null || total === undefined) total = (page - 1) * PAGE_SIZE + shown;
   const first = total === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
-  const last = (page - 1) * PAGE_SIZE + count;
+  const last = (page - 1) * PAGE_SIZE + shown;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   return h('nav', {class: 'd-flex align-items-center gap-2 my-2 pager', 'aria-label': 'Pages'},
     h('span', {class: 'text-muted small', id: 'total'},
-      total === 0 ? 'none' : `${first}–${last} of ${total.toLocaleString('en')}`),
+      total === 0 ? 'none' : `${count(first)}–${count(last)} of ${count(total)}`),
     pages > 1 && h('div', {class: 'btn-group btn-group-sm ms-auto'},
       h('button', {class: 'btn btn-outline-secondary', id: 'page-prev', disabled: page <= 1,
                    onclick: () => setParams({page: page - 1})}, '‹ Newer'),
-      h('span', {class: 'btn btn-outline-secondary disabled'}, `page ${page} of ${pages}`),
+      h('span', {class: 'btn btn-outline-secondary disabled'}, `page ${count(page)} of ${count(pages)}`),
       h('button', {class: 'btn btn-outline-secondary', id: 'page-next', disabled: page >= pages,
                    onclick: () => setParams({page: page + 1})}, 'Older ›')));
 }
