@@ -15,6 +15,8 @@
 #include <iostream>
 
 #include "aegir/task_queue.h"
+#include "api/server.h"
+#include "metrics/metrics.h"
 #include "app/privileges.h"
 #include "daemon/file_watch.h"
 #include "daemon/queue_daemon.h"
@@ -71,16 +73,42 @@ std::string drushProblem(const Settings& settings) {
   return settings.file + ": queue.drush: '" + settings.queue.drush + "' is not an executable on the PATH (" + path + ")";
 }
 
-// Executes the (new) binary in this process with the arguments it was started with: the running
-// tasks stay children of this pid, and the new image adopts them. --daemon is dropped, since the
-// process is detached already.
-int reexecute(Poco::Logger& logger, std::ostream& err) {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+std::vector<std::string> reexecArguments(const std::vector<std::string>& original, const std::string& configFile) {
+  static const std::string kLongName = "config_file";
   std::vector<std::string> arguments;
-  std::string argument;
-  while (std::getline(in, argument, '\0')) {
-    if (argument != "--daemon") arguments.push_back(argument);
+  bool valueFollows = false;  // the argument before was the option without its value
+  for (std::size_t i = 0; i < original.size(); ++i) {
+    const std::string& argument = original[i];
+    if (valueFollows) {
+      valueFollows = false;
+      continue;
+    }
+    if (i > 0 && argument == "--daemon") continue;
+    if (i > 0 && argument.rfind("-c", 0) == 0 && argument.rfind("--", 0) != 0) {
+      valueFollows = argument == "-c";
+      continue;
+    }
+    if (i > 0 && argument.rfind("--", 0) == 0) {
+      const std::string name = argument.substr(2, argument.find_first_of("=:") - 2);
+      if (!name.empty() && kLongName.compare(0, name.size(), name) == 0) {
+        valueFollows = name.size() + 2 == argument.size();
+        continue;
+      }
+    }
+    arguments.push_back(argument);
   }
+  arguments.insert(arguments.begin() + (arguments.empty() ? 0 : 1), "--config_file=" + configFile);
+  return arguments;
+}
+
+// Executes the (new) binary in this process with the arguments it was started with: the running
+// tasks stay children of this pid, and the new image adopts them (see reexecArguments()).
+int reexecute(const std::string& configFile, Poco::Logger& logger, std::ostream& err) {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> original;
+  std::string argument;
+  while (std::getline(in, argument, '\0')) original.push_back(argument);
+  std::vector<std::string> arguments = reexecArguments(original, configFile);
   const std::string executable = daemon::ownExecutable();
   std::vector<char*> argv;
   for (auto& item : arguments) argv.push_back(item.data());
@@ -147,12 +175,41 @@ int runQueued(const Settings& settings, const std::function<Settings()>& reload,
   daemon::Signals::install(waker);
   int code = 0;
   {
-    daemon::QueueDaemon queue(settings, logger, waker);
+    metrics::Registry metrics;
+    daemon::QueueDaemon queue(settings, logger, waker, &metrics);
     queue.setReloader(reload);
     queue.watchBinary(daemon::ownExecutable());
+    // The API runs beside the queue: a port already taken is logged, and the queue runs anyway.
+    std::unique_ptr<api::ApiServer> server;
+    Settings serving;
+    auto serve = [&](const Settings& wanted) {
+      const auto& a = wanted.api;
+      const auto& b = serving.api;
+      if (server && a.listen == b.listen && a.adminKey == b.adminKey && a.maxLogBytes == b.maxLogBytes &&
+          wanted.runs.timezone == serving.runs.timezone && wanted.runs.timeout == serving.runs.timeout &&
+          wanted.runs.workdir == serving.runs.workdir) {
+        return;
+      }
+      if (server) server->stop();
+      server.reset();
+      serving = wanted;
+      if (wanted.api.listen.empty()) return;
+      try {
+        server = std::make_unique<api::ApiServer>(wanted, queue, metrics, logger);
+        server->start();
+        const std::string host = wanted.api.listen.substr(0, wanted.api.listen.rfind(':'));
+        queue.setApiUrl("http://" + host + ":" + std::to_string(server->port()));
+      } catch (const std::exception& error) {
+        logger.error(std::string(error.what()) + "; the queue runs without the HTTP API");
+        server.reset();
+      }
+    };
+    serve(settings);
+    queue.setOnReload(serve);
     code = queue.run();
+    if (server) server->stop();  // before a re-exec: the new image binds the port again
   }
-  if (code == daemon::QueueDaemon::kExitReexec) return reexecute(logger, err);
+  if (code == daemon::QueueDaemon::kExitReexec) return reexecute(settings.file, logger, err);
   return code;
 }
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "config/settings.h"
 
@@ -27,6 +28,11 @@ int runStatus(const Settings& settings, std::ostream& out, std::ostream& err);
 
 // "queue.drush: 'drush' is not an executable on the PATH (...)", or empty when drush is found.
 std::string drushProblem(const Settings& settings);
+// The command line a re-executed daemon gets: `original` (argv[0] first) without --daemon (the
+// process is detached already), the configuration file option (-c X, -cX, --config_file=X,
+// --config_file X, or an abbreviation Poco accepts) given as --config_file=`configFile`, which is
+// absolute: after detaching the process runs in /, where a relative path means something else.
+std::vector<std::string> reexecArguments(const std::vector<std::string>& original, const std::string& configFile);
 // "<file>: log.task_output: /var/x cannot be created: /var is not writable (Permission denied)",
 // or empty when `folder` is a writable folder or can be created (its nearest existing ancestor is
 // a writable folder). `key` names the setting.

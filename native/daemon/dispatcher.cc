@@ -1,6 +1,9 @@
 #include "daemon/dispatcher.h"
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/Environment.h>
+#include <Poco/Timestamp.h>
 #include <Poco/File.h>
 #include <Poco/Format.h>
 #include <pwd.h>
@@ -10,10 +13,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 
 #include "process/process_identity.h"
+#include "runs/catalog.h"
 #include "runs/schema.h"
+#include "scheduler/cron.h"
 #include "util/clock.h"
 #include "util/utf8.h"
 #include "version.h"
@@ -34,6 +40,11 @@ constexpr int kJobBatch = 50;
 constexpr double kSemaphoreTtl = 30.0;
 
 std::string seconds(double value) { return Poco::format("%.1f s", value); }
+
+std::string isoTime(double epoch) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(epoch)),
+                                         Poco::DateTimeFormat::ISO8601_FORMAT);
+}
 
 std::string describe(const aegir::QueuedTask& task) {
   return "task " + std::to_string(task.nid) + " (" + task.type + ", rid " + std::to_string(task.rid) + ")";
@@ -72,13 +83,29 @@ double retryDelay(int attempts) {
   return std::min(delay, 300.0);
 }
 
-Dispatcher::Dispatcher(Settings settings, Poco::Logger& logger, Mailbox& mailbox)
+Dispatcher::Dispatcher(Settings settings, Poco::Logger& logger, Mailbox& mailbox, metrics::Registry* metrics)
     // SKYNET_HOSTNAME: the host a worker records, where the system's name is not unique (containers).
-    : log_(logger), mailbox_(mailbox), host_(Poco::Environment::get("SKYNET_HOSTNAME", Poco::Environment::nodeName())) {
+    : log_(logger),
+      mailbox_(mailbox),
+      metrics_(metrics),
+      host_(Poco::Environment::get("SKYNET_HOSTNAME", Poco::Environment::nodeName())) {
   applySettings(settings);
+  apiUrl_ = settings_.api.listen.empty() ? "" : "http://" + settings_.api.listen;
 }
 
 Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::countRunning() {
+  if (!metrics_) return;
+  int tasks = 0, jobs = 0;
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    for (const auto& [id, active] : active_) (active.kind == "task" ? tasks : jobs)++;
+  }
+  metrics_->setRunning("task", tasks);
+  metrics_->setRunning("job", jobs);
+  metrics_->setOutboxDepth(static_cast<int>(mailbox_.eventsPending()));
+}
 
 void Dispatcher::applySettings(const Settings& settings) {
   settings_ = settings;
@@ -148,6 +175,7 @@ void Dispatcher::run() {
 }
 
 void Dispatcher::turn() {
+  countRunning();
   {
     std::optional<Settings> fresh;
     {
@@ -213,6 +241,7 @@ void Dispatcher::turn() {
     }
     if (claiming_.load() && !switching) {
       dispatchTasks();
+      createCronRuns();
       dispatchJobs();
     }
   } catch (const db::Error& error) {
@@ -269,6 +298,7 @@ void Dispatcher::prepare(db::Connection& connection) {
 void Dispatcher::onDatabaseError(const db::Error& error) {
   db_.reset();
   databaseUp_.store(false);
+  if (metrics_) metrics_->countDatabaseError();
   const std::size_t running = activeRuns();
   const std::string watching = running == 0 ? "" : Poco::format("; still watching %z running run(s)", running);
   if (!databaseDown_) log_.error(std::string(error.what()) + "; retrying with backoff" + watching);
@@ -325,6 +355,9 @@ void Dispatcher::recordStarted(const Started& started) {
     found->second.launched = true;
     found->second.startedWall = started.startedWall;
     outputFile = found->second.outputFile;
+    if (metrics_ && found->second.queuedAt > 0) {
+      metrics_->observePickupLatency(found->second.kind, std::max(0.0, started.startedWall - found->second.queuedAt));
+    }
   }
   runs::RunStore(*db_).setProcess(started.runId, {started.identity.pid, started.identity.startTicks,
                                                   started.identity.bootId, outputFile, started.startedWall});
@@ -375,6 +408,15 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
   }
   RunEnding ending = endingIn;
   const std::string file = outputFile.empty() ? active.outputFile : outputFile;
+  if (active.kind == "job") {
+    // A job adopted from a dead daemon was not our child: its wrapper wrote its exit code.
+    if (!ending.exit && !ending.neverStarted) {
+      std::ifstream exitFile(file + ".exit");
+      int code = 0;
+      if (exitFile >> code) ending.exit = process::ExitStatus{code, 0};
+    }
+    std::remove((file + ".exit").c_str());
+  }
   const std::size_t tailLimit =
       std::min<std::size_t>(active.kind == "task" ? kTaskTailLimit : static_cast<std::size_t>(settings_.api.maxLogBytes),
                             static_cast<std::size_t>(settings_.api.maxLogBytes));
@@ -450,6 +492,10 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     active_.erase(runId);
+  }
+  if (metrics_) {
+    metrics_->countOutcome(active.kind, end.state.empty() ? runs::state::kScheduled : end.state);
+    if (active.startedWall > 0) metrics_->observeRunDuration(active.kind, std::max(0.0, stoppedWall - active.startedWall));
   }
   if (end.state == runs::state::kSucceeded) log_.information(line);
   else if (end.state == runs::state::kWarning || end.state == runs::state::kDeferred) log_.warning(line);
@@ -679,6 +725,8 @@ bool Dispatcher::claimTask(const aegir::QueuedTask& task) {
   active.attempts = attempts;
   active.timeout = timeout;
   active.outputFile = outputFileFor("task-" + std::to_string(task.nid), runId);
+  active.queuedAt = static_cast<double>(task.changed);
+  if (metrics_) metrics_->countClaim("task");
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     active_[runId] = active;
@@ -689,6 +737,37 @@ bool Dispatcher::claimTask(const aegir::QueuedTask& task) {
   log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(task), runId, attempts));
   mailbox_.post(Command{Launch{runId, spec, timeout}});
   return true;
+}
+
+// An application's recurring schedule: one run per slot that has come; slots missed while no
+// daemon ran make one run, not one each (the next slot counts from now).
+void Dispatcher::createCronRuns() {
+  runs::Catalog catalog(*db_);
+  const double now = unixTime();
+  for (const auto& application : catalog.dueCronApplications(now, kJobBatch)) {
+    std::string error;
+    const auto schedule = scheduler::CronSchedule::parse(application.cron.value_or(""), error);
+    const std::optional<double> next = schedule ? schedule->next(now, settings_.runs.timezone) : std::nullopt;
+    db::Transaction transaction(*db_);
+    if (!catalog.advanceCron(application.id, *application.cronNext, next)) continue;  // another daemon did
+    if (!schedule) {
+      log_.error(Poco::format("application %?d: cron '%s' no longer parses (%s); its schedule stops",
+                              application.id, application.cron.value_or(""), error));
+      transaction.commit();
+      continue;
+    }
+    runs::NewJob job;
+    job.applicationId = application.id;
+    job.directory = runs::joinDirectories(application.projectDirectory, application.directory);
+    job.command = application.command;
+    job.schedule = *application.cronNext;
+    job.created = now;
+    job.timeout = application.timeout ? application.timeout : std::optional<int>(settings_.runs.timeout);
+    const std::int64_t runId = runs::RunApiStore(*db_).scheduleJob(job);
+    transaction.commit();
+    log_.information(Poco::format("application %?d: cron '%s' made run %?d for its slot at %s", application.id,
+                                  *application.cron, runId, isoTime(*application.cronNext)));
+  }
 }
 
 void Dispatcher::dispatchJobs() {
@@ -735,17 +814,26 @@ bool Dispatcher::claimJob(const runs::DueJob& job) {
   active.applicationId = job.applicationId;
   active.timeout = timeout;
   active.outputFile = outputFileFor("job-" + std::to_string(job.applicationId), job.runId);
+  active.queuedAt = job.schedule;
+  if (metrics_) metrics_->countClaim("job");
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     active_[job.runId] = active;
   }
   process::LaunchSpec spec;
   spec.executable = "/bin/sh";
-  spec.arguments = {"-c", job.command};
+  // The command runs in a subshell whose exit code is also written beside the output: a daemon
+  // that adopts the job after a restart cannot wait for it, but reads its outcome there.
+  // The file's name is passed as $0, so no quoting of a path is needed.
+  spec.arguments = {"-c", "(\n" + job.command + "\n); code=$?; echo $code > \"$0\"; exit $code",
+                    active.outputFile + ".exit"};
   spec.environment = baseEnvironment_;
   spec.environment["SKYNET_RUN_ID"] = std::to_string(job.runId);
   spec.environment["SKYNET_RUN_TOKEN"] = job.token;
-  spec.environment["SKYNET_API_URL"] = settings_.api.listen.empty() ? "" : "http://" + settings_.api.listen;
+  {
+    std::lock_guard<std::mutex> lock(settingsMutex_);
+    spec.environment["SKYNET_API_URL"] = apiUrl_;
+  }
   spec.outputFile = active.outputFile;
   const std::string directory = settings_.runs.workdir + "/" + job.directory;
   if (!staysInside(job.directory)) {

@@ -28,6 +28,7 @@
 #include "daemon/outcome.h"
 #include "daemon/scan_window.h"
 #include "db/connection.h"
+#include "metrics/metrics.h"
 #include "runs/run_store.h"
 #include "scheduler/policy.h"
 
@@ -38,7 +39,8 @@ double retryDelay(int attempts);
 
 class Dispatcher {
  public:
-  Dispatcher(Settings settings, Poco::Logger& logger, Mailbox& mailbox);
+  // `metrics` may be null (no HTTP API); it outlives the dispatcher.
+  Dispatcher(Settings settings, Poco::Logger& logger, Mailbox& mailbox, metrics::Registry* metrics = nullptr);
   ~Dispatcher();
 
   // The thread's body: returns after finish() once the outbox is written (or its time is up).
@@ -52,6 +54,11 @@ class Dispatcher {
   // of the current one is recorded there.
   void updateSettings(const Settings& settings);
 
+  // Where jobs find the API (SKYNET_API_URL), once the server knows its port.
+  void setApiUrl(const std::string& url) {
+    std::lock_guard<std::mutex> lock(settingsMutex_);
+    apiUrl_ = url;
+  }
   std::int64_t workerId() const { return workerId_.load(); }
   double lastTurn() const { return lastTurn_.load(); }
   bool databaseUp() const { return databaseUp_.load(); }
@@ -71,6 +78,7 @@ class Dispatcher {
     bool launched = false;
     double startedWall = 0;
     std::int64_t adoptedFrom = 0;  // the dead worker this run was taken over from
+    double queuedAt = 0;           // when the task was queued or the job became due
   };
   struct Retry {
     int attempts = 0;
@@ -92,6 +100,7 @@ class Dispatcher {
   void finalizeLost(const runs::UnfinishedRun& run, const runs::WorkerRecord& worker);
   void forwardCancels();
   void dispatchTasks();
+  void createCronRuns();
   void dispatchJobs();
   bool claimTask(const aegir::QueuedTask& task);
   bool claimJob(const runs::DueJob& job);
@@ -100,8 +109,12 @@ class Dispatcher {
   std::string readTail(const std::string& file, std::size_t limit) const;
   void applySettings(const Settings& settings);
 
+  void countRunning();
+
   Poco::Logger& log_;
   Mailbox& mailbox_;
+  metrics::Registry* metrics_;
+  std::string apiUrl_;
   std::string host_;
 
   mutable std::mutex settingsMutex_;

@@ -19,13 +19,13 @@ const char* modeName(ShutdownMode mode) {
 }
 }  // namespace
 
-QueueDaemon::QueueDaemon(Settings settings, Poco::Logger& logger, Waker& waker)
+QueueDaemon::QueueDaemon(Settings settings, Poco::Logger& logger, Waker& waker, metrics::Registry* metrics)
     : settings_(std::move(settings)),
       log_(logger),
       waker_(waker),
       mailbox_(waker),
       supervisor_(settings_.queue.killGrace, settings_.log.maxOutputBytes, logger),
-      dispatcher_(std::make_unique<Dispatcher>(settings_, logger, mailbox_)),
+      dispatcher_(std::make_unique<Dispatcher>(settings_, logger, mailbox_, metrics)),
       configWatch_(settings_.file, kSettleSeconds) {}
 
 QueueDaemon::~QueueDaemon() = default;
@@ -48,6 +48,7 @@ void QueueDaemon::reload(const char* why) {
     settings_ = fresh;
     supervisor_.setLimits(settings_.queue.killGrace, settings_.log.maxOutputBytes);
     dispatcher_->updateSettings(settings_);
+    if (onReload_) onReload_(settings_);
     log_.notice(Poco::format("configuration reloaded from %s: concurrency %d, poll every %s, timeout %d s (%s)",
                              settings_.file, settings_.queue.concurrency, seconds(settings_.queue.pollInterval),
                              settings_.queue.timeout, std::string(why)));

@@ -23,22 +23,25 @@
 #include <memory>
 #include <string>
 
+#include "api/daemon_link.h"
 #include "config/settings.h"
 #include "daemon/dispatcher.h"
 #include "daemon/file_watch.h"
 #include "daemon/mailbox.h"
 #include "daemon/supervisor.h"
 #include "daemon/waker.h"
+#include "metrics/metrics.h"
 
 namespace skynet::daemon {
 
-class QueueDaemon {
+class QueueDaemon : public api::DaemonLink {
  public:
   // run()'s result when the binary changed and the caller should execute it again.
   static constexpr int kExitReexec = -2;
 
-  QueueDaemon(Settings settings, Poco::Logger& logger, Waker& waker);
-  ~QueueDaemon();
+  // `metrics` may be null; it outlives the daemon.
+  QueueDaemon(Settings settings, Poco::Logger& logger, Waker& waker, metrics::Registry* metrics = nullptr);
+  ~QueueDaemon() override;
 
   // Runs until a stop is requested and the shutdown mode is done; returns the exit code, or
   // kExitReexec.
@@ -49,14 +52,18 @@ class QueueDaemon {
   void requestReload();
   // How the configuration is read again; without one a reload keeps the settings it has.
   void setReloader(std::function<Settings()> reloader) { reloader_ = std::move(reloader); }
+  // Called on the supervision thread after each successful reload, with the new settings.
+  void setOnReload(std::function<void(const Settings&)> onReload) { onReload_ = std::move(onReload); }
   // Watch this file (default: none) for a new binary of the daemon.
   void watchBinary(const std::string& path) { binaryWatch_ = FileWatch(path, kSettleSeconds); }
 
-  // For the HTTP API; thread-safe.
-  void wake() { dispatcher_->wake(); }
-  double lastLoopTurn() const { return std::min(lastTurn_.load(), dispatcher_->lastTurn()); }
-  std::int64_t workerId() const { return dispatcher_->workerId(); }
+  // For the HTTP API (api::DaemonLink); thread-safe.
+  void wake() override { dispatcher_->wake(); }
+  // The older of the two threads' last turns: both must be alive for the daemon to be healthy.
+  double lastLoopTurn() const override { return std::min(lastTurn_.load(), dispatcher_->lastTurn()); }
+  std::int64_t workerId() const override { return dispatcher_->workerId(); }
   bool databaseUp() const { return dispatcher_->databaseUp(); }
+  void setApiUrl(const std::string& url) { dispatcher_->setApiUrl(url); }
 
  private:
   static constexpr double kSettleSeconds = 1.0;
@@ -79,6 +86,7 @@ class QueueDaemon {
   std::atomic<bool> reload_{false};
   std::atomic<double> lastTurn_{0};
   std::function<Settings()> reloader_;
+  std::function<void(const Settings&)> onReload_;
   bool stopping_ = false;
   bool reexec_ = false;
   double nextPruneMono_ = 0;

@@ -263,4 +263,19 @@ std::optional<Deleted> Catalog::deleteApplication(std::int64_t id) {
   return deleted;
 }
 
+std::vector<Application> Catalog::dueCronApplications(double now, int limit) {
+  std::vector<Application> due;
+  for (const auto& row : db_.query("SELECT id FROM {skynet_application} WHERE cron IS NOT NULL AND cron_next IS NOT NULL"
+                                   " AND cron_next <= ? ORDER BY cron_next, id LIMIT ?",
+                                   {now, static_cast<std::int64_t>(limit)})) {
+    if (auto found = application(row.integer(0))) due.push_back(std::move(*found));
+  }
+  return due;
+}
+
+bool Catalog::advanceCron(std::int64_t id, double slot, std::optional<double> next) {
+  return db_.execute("UPDATE {skynet_application} SET cron_next = ? WHERE id = ? AND cron_next = ?",
+                     {next ? db::Value(*next) : db::Value(nullptr), id, slot}) == 1;
+}
+
 }  // namespace skynet::runs

@@ -104,6 +104,12 @@ class Catalog {
   bool updateApplication(std::int64_t id, const ApplicationFields& fields, double now);
   std::optional<Deleted> deleteApplication(std::int64_t id);
 
+  // Applications whose next cron slot has come (cron_next <= now), oldest slot first.
+  std::vector<Application> dueCronApplications(double now, int limit);
+  // Moves an application's next slot from `slot` to `next` (nullopt: none); false when someone
+  // else (another daemon) moved it first, so each slot makes one run.
+  bool advanceCron(std::int64_t id, double slot, std::optional<double> next);
+
  private:
   db::Connection& db_;
 };
