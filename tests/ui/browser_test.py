@@ -620,8 +620,13 @@ class Scenarios:
                 self.b.open(path)
                 overflow = self.b.driver.execute_script(
                     'return document.documentElement.scrollWidth - document.documentElement.clientWidth')
-                assert overflow <= 1, f'{path} is {overflow} px wider than the phone'
                 self.b.screenshot(name)
+                assert overflow <= 1, f'{path} is {overflow} px wider than the phone'
+                # The row actions are on the screen, not scrolled off to the right of the table.
+                off = self.b.driver.execute_script(
+                    'const b = [...document.querySelectorAll("tbody tr td:last-child .btn, tbody tr td:last-child a")];'
+                    'return b.filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth).length')
+                assert off == 0, f'{path}: {off} row actions are off the screen'
             self.b.click('#nav-toggle')
             self.b.find('[data-nav=projects]').click()
             wait_for('the projects page', lambda: self.b.driver.current_url.endswith('/projects'))

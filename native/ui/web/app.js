@@ -455,15 +455,16 @@ function runRow(run) {
   const cancellable = run.kind === 'job' && (run.state === 'scheduled' || run.state === 'running') && !run.cancel_requested;
   return h('tr', {dataset: {runId: run.id, state: run.state}},
     h('td', {}, h('a', {href: `/run/${run.id}`, 'data-route': true, class: 'run-link'}, `#${run.id}`)),
-    h('td', {}, stateBadge(run.state), run.cancel_requested && run.state === 'running' ? h('span', {class: 'small text-muted ms-1'}, 'cancelling') : null),
-    h('td', {}, runOwner(run)),
+    h('td', {}, stateBadge(run.state), run.cancel_requested && run.state === 'running' ? h('span', {class: 'small text-muted ms-1'}, 'cancelling') : null,
+      h('div', {class: 'd-sm-none small text-muted'}, formatDuration(runDuration(run)))),  // phones: no duration column
+    h('td', {class: 'd-none d-sm-table-cell'}, runOwner(run)),
     h('td', {}, runWhat(run)),
     h('td', {class: 'd-none d-md-table-cell'}, timeCell(run.schedule_ts)),
     h('td', {class: 'd-none d-sm-table-cell'}, timeCell(run.start_ts)),
-    h('td', {class: 'text-nowrap'}, formatDuration(runDuration(run))),
+    h('td', {class: 'text-nowrap d-none d-sm-table-cell'}, formatDuration(runDuration(run))),
     h('td', {class: 'd-none d-lg-table-cell text-truncate command-cell', title: run.command}, h('code', {}, run.command)),
     h('td', {class: 'text-end text-nowrap'},
-      h('a', {class: 'btn btn-sm btn-link', href: `/api/run/${run.id}.raw`, target: '_blank', rel: 'noopener'}, 'log'),
+      h('a', {class: 'btn btn-sm btn-link d-none d-sm-inline-block', href: `/api/run/${run.id}.raw`, target: '_blank', rel: 'noopener'}, 'log'),
       cancellable && h('button', {class: 'btn btn-sm btn-outline-danger', 'data-action': 'cancel',
                                   onclick: async () => { if (await cancelRun(run)) route(); }}, 'Cancel')));
 }
@@ -513,9 +514,9 @@ async function runsPage(main) {
   const table = h('div', {class: 'table-responsive'},
     h('table', {class: 'table table-sm table-hover align-middle runs-table', id: 'runs-table'},
       h('thead', {}, h('tr', {},
-        h('th', {}, 'Run'), h('th', {}, 'State'), h('th', {}, 'Project / site'), h('th', {}, 'Application / task'),
+        h('th', {}, 'Run'), h('th', {}, 'State'), h('th', {class: 'd-none d-sm-table-cell'}, 'Project / site'), h('th', {}, 'Application / task'),
         h('th', {class: 'd-none d-md-table-cell'}, 'Scheduled'), h('th', {class: 'd-none d-sm-table-cell'}, 'Started'),
-        h('th', {}, 'Duration'), h('th', {class: 'd-none d-lg-table-cell'}, 'Command'), h('th', {}))),
+        h('th', {class: 'd-none d-sm-table-cell'}, 'Duration'), h('th', {class: 'd-none d-lg-table-cell'}, 'Command'), h('th', {}))),
       h('tbody', {}, runs.map(runRow))));
   replace(main, parts, pager(answer.total, page, runs.length), table);
   if (runs.some(run => LIVE_STATES.has(run.state))) schedulePoll(LIST_POLL_MS, () => route());
@@ -826,7 +827,7 @@ async function applicationsPage(main) {
     return;
   }
   const rows = apps.map(app => h('tr', {dataset: {applicationId: app.id}},
-    h('td', {}, app.project_name),
+    h('td', {class: 'd-none d-sm-table-cell'}, app.project_name),
     h('td', {class: 'fw-semibold'}, app.name,
       app.description && h('div', {class: 'small text-muted fw-normal text-truncate description-cell', title: app.description}, app.description)),
     h('td', {class: 'd-none d-lg-table-cell'}, h('code', {}, `${app.project_directory || ''}`, h('b', {}, app.directory))),
@@ -841,7 +842,7 @@ async function applicationsPage(main) {
       h('button', {class: 'btn btn-sm btn-outline-danger', 'data-action': 'delete', onclick: () => deleteApplication(app)}, 'Delete'))));
   replace(main, parts, pager(answer.total, page, apps.length),
     h('div', {class: 'table-responsive'}, h('table', {class: 'table table-sm table-hover align-middle', id: 'applications-table'},
-      h('thead', {}, h('tr', {}, h('th', {}, 'Project'), h('th', {}, 'Name'), h('th', {class: 'd-none d-lg-table-cell'}, 'Directory'),
+      h('thead', {}, h('tr', {}, h('th', {class: 'd-none d-sm-table-cell'}, 'Project'), h('th', {}, 'Name'), h('th', {class: 'd-none d-lg-table-cell'}, 'Directory'),
                         h('th', {class: 'd-none d-md-table-cell'}, 'Command'), h('th', {class: 'd-none d-sm-table-cell'}, 'Schedule'),
                         h('th', {}, 'Runs'), h('th', {}))),
       h('tbody', {}, rows))));
