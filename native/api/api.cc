@@ -146,6 +146,10 @@ Response Api::dispatch(const Request& request) {
   return response;
 }
 
+namespace {
+constexpr unsigned kNoSuchTable = 1146;  // ER_NO_SUCH_TABLE
+}  // namespace
+
 Response Api::handle(const Request& request) {
   // A lost connection is retried once on a fresh one: an idle pooled connection may have been
   // closed by the server (wait_timeout, a restart) since its last use.
@@ -155,6 +159,11 @@ Response Api::handle(const Request& request) {
     } catch (const HttpError& e) {
       return detail::json(e.status(), errorBody(e.what()));
     } catch (const db::Error& e) {
+      if (e.code() == kNoSuchTable) {
+        // The daemon creates Skynet's tables when it first reaches the database (runs/schema.h).
+        return detail::json(503, errorBody("Skynet's tables do not exist yet: the daemon creates them when it "
+                                           "first reaches the database; try again in a moment"));
+      }
       if (!e.connectionLost() && !e.accessDenied()) {
         log_.error("API: %s %s: %s", request.method, request.path, std::string(e.what()));
         return detail::json(500, errorBody("database error; the daemon's log has the details"));

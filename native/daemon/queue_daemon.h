@@ -8,6 +8,11 @@
 //   commands from the database thread), never on a query;
 // - the database thread (daemon/dispatcher.h): connects, claims, records, adopts.
 // They talk only through the Mailbox (typed commands one way, the typed outbox the other).
+// A thread rather than MariaDB Connector/C's non-blocking API: every query would otherwise have
+// to be written as a resumable state machine, and libmysqlclient's prepared-statement calls
+// (which this code uses throughout, db/connection.h) have no complete non-blocking form; a
+// blocked database thread costs nothing but itself, and its connection's read/write timeouts
+// (10 s) make a stuck query noticed.
 //
 // Stopping (SIGTERM, SIGINT, requestStop()) follows queue.shutdown: adopt (leave running
 // processes for the next start, which adopts them), drain (wait for them) or kill (SIGTERM their

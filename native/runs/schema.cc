@@ -7,7 +7,9 @@ namespace skynet::runs {
 namespace {
 
 // One entry per version; an entry's statements take the database from the version before it.
-// Append new versions, never edit shipped ones.
+// Append new versions, never edit shipped ones. Each statement must be safe to run again (IF NOT
+// EXISTS): DDL commits at once, so a daemon killed in the middle of a version leaves part of it
+// done, and the next start runs the whole version again.
 const std::vector<std::vector<const char*>> kMigrations = {
     // 1: workers and runs of Aegir tasks.
     {
@@ -53,17 +55,17 @@ const std::vector<std::vector<const char*>> kMigrations = {
     // applications (SPEC 3.3, 3.4, 3.6).
     {
         "ALTER TABLE {skynet_run}"
-        " ADD COLUMN proc_start BIGINT UNSIGNED NULL COMMENT 'start time of pid in clock ticks after boot',"
-        " ADD COLUMN boot_id CHAR(36) NOT NULL DEFAULT '' COMMENT 'kernel boot the pid belongs to',"
-        " ADD COLUMN timeout INT NULL COMMENT 'seconds from started; NULL or 0 = never',"
-        " ADD COLUMN queued_at DOUBLE NULL COMMENT 'when the task or job became due (pickup latency)',"
-        " ADD COLUMN cancel_requested DOUBLE NULL,"
-        " ADD COLUMN cancelled_by VARCHAR(255) NULL,"
-        " ADD COLUMN reported_start DOUBLE NULL COMMENT 'ts of the first start report through the API',"
-        " ADD COLUMN reported_stop DOUBLE NULL COMMENT 'ts of the first stop report through the API',"
-        " ADD COLUMN created DOUBLE NULL,"
-        " ADD KEY kind_state_schedule (kind, state, schedule),"
-        " ADD KEY application_id (application_id)",
+        " ADD COLUMN IF NOT EXISTS proc_start BIGINT UNSIGNED NULL COMMENT 'start time of pid in clock ticks after boot',"
+        " ADD COLUMN IF NOT EXISTS boot_id CHAR(36) NOT NULL DEFAULT '' COMMENT 'kernel boot the pid belongs to',"
+        " ADD COLUMN IF NOT EXISTS timeout INT NULL COMMENT 'seconds from started; NULL or 0 = never',"
+        " ADD COLUMN IF NOT EXISTS queued_at DOUBLE NULL COMMENT 'when the task or job became due (pickup latency)',"
+        " ADD COLUMN IF NOT EXISTS cancel_requested DOUBLE NULL,"
+        " ADD COLUMN IF NOT EXISTS cancelled_by VARCHAR(255) NULL,"
+        " ADD COLUMN IF NOT EXISTS reported_start DOUBLE NULL COMMENT 'ts of the first start report through the API',"
+        " ADD COLUMN IF NOT EXISTS reported_stop DOUBLE NULL COMMENT 'ts of the first stop report through the API',"
+        " ADD COLUMN IF NOT EXISTS created DOUBLE NULL,"
+        " ADD KEY IF NOT EXISTS kind_state_schedule (kind, state, schedule),"
+        " ADD KEY IF NOT EXISTS application_id (application_id)",
         "CREATE TABLE IF NOT EXISTS {skynet_lock} ("
         " rid INT NOT NULL COMMENT '0: the guard row every claim locks first; else the site held',"
         " exclusive TINYINT NOT NULL DEFAULT 0 COMMENT '1: a task of an exclusive type holds it',"

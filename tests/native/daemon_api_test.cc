@@ -144,6 +144,28 @@ TEST_F(DaemonApiTest, AFailingCommandIsRecordedAsFailedWithItsExitCode) {
   stopDaemon();
 }
 
+TEST_F(DaemonApiTest, RunsOfOneApplicationNeverOverlapUnlessItAllowsParallelRuns) {
+  startDaemon({"runs.concurrency=4"});
+  const auto app = application("sleep 1");
+  const auto first = schedule(app), second = schedule(app);
+  ASSERT_TRUE(waitUntil([&] { return stateOf(first) == "succeeded" && stateOf(second) == "succeeded"; })) << log();
+  const auto a = run(first), b = run(second);
+  const bool overlap = a->getValue<double>("start_ts") < b->getValue<double>("end_ts") &&
+                       b->getValue<double>("start_ts") < a->getValue<double>("end_ts");
+  EXPECT_FALSE(overlap) << "two runs of one application ran at once";
+
+  const auto parallel = httpSend(port_, "POST", "/api/application/",
+                                 "name=par&directory=app&allow_parallel=1&command=sleep+1&project_id=" +
+                                     std::to_string(run(first)->getValue<std::int64_t>("project_id")),
+                                 kKey);
+  ASSERT_EQ(parallel.status, 200) << parallel.body;
+  const auto parallelApp = parallel.object()->getObject("entry")->getValue<std::int64_t>("id");
+  const auto third = schedule(parallelApp), fourth = schedule(parallelApp);
+  ASSERT_TRUE(waitUntil([&] { return stateOf(third) == "running" && stateOf(fourth) == "running"; })) << log();
+  ASSERT_TRUE(waitUntil([&] { return stateOf(third) == "succeeded" && stateOf(fourth) == "succeeded"; })) << log();
+  stopDaemon();
+}
+
 TEST_F(DaemonApiTest, CancelStopsARunningJobByItsProcessGroup) {
   startDaemon({"queue.kill_grace=1"});
   const auto id = schedule(application("sleep 600 & wait"));

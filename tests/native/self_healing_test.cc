@@ -483,28 +483,16 @@ class FrozenDatabaseTest : public SelfHealingTest {
  protected:
   void SetUp() override {
     if (geteuid() == 0) GTEST_SKIP() << "the daemon refuses root; scripts/test runs this as an unprivileged user";
-    serverDir_ = testing::makeTempDir("skynet-frozen");
-    ASSERT_EQ(sandbox("start " + serverDir_ + " --owner-pid " + std::to_string(getpid())), 0);
-    ASSERT_EQ(sandbox("create-db " + serverDir_ + " frozen"), 0);
-    db::ConnectionParams params;
-    params.socket = serverDir_ + "/mysqld.sock";
-    params.database = "frozen";
-    params.user = "aegir";
-    params.password = "aegir-test-password";
-    site_ = std::make_unique<TestSite>(params, "");
-    std::ifstream pidFile(serverDir_ + "/mysqld.pid");
-    pidFile >> server_;
+    server_ = std::make_unique<testing::PrivateServer>("frozen");
+    site_ = std::make_unique<TestSite>(server_->params(), "");
   }
   void TearDown() override {
-    if (server_ > 0) kill(server_, SIGCONT);
+    if (server_) kill(server_->pid(), SIGCONT);
     if (site_) SelfHealingTest::TearDown();
-    if (!serverDir_.empty()) sandbox("stop " + serverDir_);
+    site_.reset();
+    server_.reset();
   }
-  static int sandbox(const std::string& arguments) {
-    return testing::runCommand(testing::source("tests/support/mariadb-sandbox") + " " + arguments);
-  }
-  std::string serverDir_;
-  pid_t server_ = 0;
+  std::unique_ptr<testing::PrivateServer> server_;
 };
 
 TEST_F(FrozenDatabaseTest, ATimeoutFiresWhileMariadbIsStopped) {
@@ -512,12 +500,13 @@ TEST_F(FrozenDatabaseTest, ATimeoutFiresWhileMariadbIsStopped) {
   auto& daemon = launch({"task.verify.timeout=2", "queue.kill_grace=1"});
   ASSERT_TRUE(waitUntil([&] { return taken(task) && !runs("pid IS NOT NULL").empty(); })) << lastLog();
   const auto pid = static_cast<pid_t>(runs()[0].pid);
-  ASSERT_GT(server_, 0);
-  ASSERT_EQ(kill(server_, SIGSTOP), 0);
+  const pid_t server = server_->pid();
+  ASSERT_GT(server, 0);
+  ASSERT_EQ(kill(server, SIGSTOP), 0);
   // While the database cannot answer, supervision goes on: the hung task is killed. (The wait's
   // bound only keeps the test from hanging; it asserts no time.)
   const bool killed = waitUntil([&] { return kill(pid, 0) != 0; }, 30);
-  kill(server_, SIGCONT);
+  kill(server, SIGCONT);
   ASSERT_TRUE(killed) << lastLog();
   EXPECT_NE(lastLog().find("timed out after 2 s"), std::string::npos) << lastLog();
   site_->reconnect();

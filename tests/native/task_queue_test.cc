@@ -474,6 +474,19 @@ TEST(Schema, MigratesOnceAndIsIdempotent) {
   EXPECT_EQ(connection.queryOne("SELECT COUNT(*) FROM {skynet_worker}")->integer(0), 1);
 }
 
+TEST(Schema, FinishesAVersionADaemonKilledHalfWayLeftBehind) {
+  auto params = Sandbox::instance().createDatabase("q_schema_half");
+  db::Connection connection(params);
+  runs::migrate(connection);
+  // What a kill -9 during version 2 leaves: its first DDL done (DDL commits at once), the
+  // recorded version still 1, a table of version 2 not created yet.
+  connection.execute("UPDATE {skynet_schema} SET version = 1");
+  connection.execute("DROP TABLE {skynet_application}");
+  runs::migrate(connection);
+  EXPECT_EQ(runs::schemaVersion(connection), runs::kSchemaVersion);
+  EXPECT_EQ(connection.queryOne("SELECT COUNT(*) FROM {skynet_application}")->integer(0), 0);
+}
+
 TEST(Schema, RefusesADatabaseFromANewerSkynet) {
   auto params = Sandbox::instance().createDatabase("q_schema_newer");
   db::Connection connection(params);

@@ -1,12 +1,14 @@
 #include "support/sandbox.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <stdexcept>
 
 namespace skynet::testing {
@@ -84,5 +86,36 @@ class SandboxEnvironment : public ::testing::Environment {
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new SandboxEnvironment);
 }  // namespace
+
+PrivateServer::PrivateServer(const std::string& database) : dir_(makeTempDir("skynet-private")) {
+  if (sandbox("start " + dir_ + " --owner-pid " + std::to_string(getpid())) != 0 ||
+      sandbox("create-db " + dir_ + " " + database) != 0) {
+    throw std::runtime_error("cannot start a private MariaDB in " + dir_);
+  }
+  params_.socket = dir_ + "/mysqld.sock";
+  params_.database = database;
+  params_.user = "aegir";
+  params_.password = "aegir-test-password";
+}
+
+PrivateServer::~PrivateServer() {
+  const pid_t server = pid();
+  if (server > 0) kill(server, SIGCONT);  // a frozen server cannot stop
+  sandbox("stop " + dir_);
+}
+
+pid_t PrivateServer::pid() const {
+  std::ifstream in(dir_ + "/mysqld.pid");
+  pid_t server = 0;
+  in >> server;
+  return server;
+}
+
+int PrivateServer::halt() { return sandbox("halt " + dir_); }
+int PrivateServer::start() { return sandbox("start " + dir_); }
+
+int PrivateServer::sandbox(const std::string& arguments) const {
+  return runCommand(source("tests/support/mariadb-sandbox") + " " + arguments);
+}
 
 }  // namespace skynet::testing

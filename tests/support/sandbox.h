@@ -4,6 +4,8 @@
 // schema and base rows (tests/fixtures/).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "db/connection.h"
@@ -26,6 +28,29 @@ class Sandbox {
   static Sandbox* started_;
   std::string dir_;
   std::string socket_;
+};
+
+// A MariaDB of one test's own (for outages and freezes that must not touch the shared one), with
+// one Aegir database `database`; stopped and removed when destroyed.
+class PrivateServer {
+ public:
+  explicit PrivateServer(const std::string& database);
+  ~PrivateServer();
+  PrivateServer(const PrivateServer&) = delete;
+  PrivateServer& operator=(const PrivateServer&) = delete;
+
+  const db::ConnectionParams& params() const { return params_; }
+  const std::string& dir() const { return dir_; }
+  // mariadbd's pid (for SIGSTOP and SIGCONT).
+  pid_t pid() const;
+  // `halt` (stop, keep the data) and `start` again: an outage. Return the script's exit code.
+  int halt();
+  int start();
+
+ private:
+  int sandbox(const std::string& arguments) const;
+  std::string dir_;
+  db::ConnectionParams params_;
 };
 
 // Path of a file in the source tree, e.g. source("tests/aegir-sim/drush").

@@ -11,7 +11,7 @@ use PHPUnit\Framework\TestCase;
 
 /**
  * Each test gets its own hostmaster database in the run's MariaDB (Aegir schema and base rows,
- * Drupal's system table with hosting_skynet enabled), a fresh World behind the stand-ins, and a
+ * hosting_skynet enabled in Drupal's system table), a fresh World behind the stand-ins, and a
  * temporary folder.
  */
 abstract class SkynetTestCase extends TestCase
@@ -29,11 +29,9 @@ abstract class SkynetTestCase extends TestCase
         $this->dbName = sprintf('skynet_php_%d_%d', getmypid(), ++self::$databases);
         $sandbox->createDatabase($this->dbName);
         $this->db = self::connect($this->dbName);
-        $this->db->exec("CREATE TABLE system (
-            filename varchar(255) NOT NULL DEFAULT '', name varchar(255) NOT NULL DEFAULT '', type varchar(12) NOT NULL DEFAULT '',
-            owner varchar(255) NOT NULL DEFAULT '', status int NOT NULL DEFAULT 0, bootstrap int NOT NULL DEFAULT 0,
-            schema_version smallint NOT NULL DEFAULT -1, weight int NOT NULL DEFAULT 0, info blob,
-            PRIMARY KEY (filename), KEY type_name (type, name))");
+        // Drupal's variable cache, which variable_set() and the hook clear.
+        $this->db->exec("CREATE TABLE IF NOT EXISTS cache_bootstrap (cid varchar(255) NOT NULL DEFAULT '', data longblob,
+            expire int NOT NULL DEFAULT 0, created int NOT NULL DEFAULT 0, serialized smallint NOT NULL DEFAULT 0, PRIMARY KEY (cid))");
         $this->setModule('hosting', true);
         $this->setModule('hosting_skynet', true);
         $this->setModule('hosting_queued', false);
@@ -63,11 +61,15 @@ abstract class SkynetTestCase extends TestCase
                 PDO::ATTR_EMULATE_PREPARES => true]);
     }
 
+    /** Drupal's system table (in the fixture) says whether a module is enabled. */
     protected function setModule(string $name, bool $enabled): void
     {
-        $this->db->prepare("INSERT INTO system (filename, name, type, status) VALUES (?, ?, 'module', ?)
-                            ON DUPLICATE KEY UPDATE status = VALUES(status)")
-            ->execute(["sites/all/modules/$name/$name.module", $name, $enabled ? 1 : 0]);
+        $update = $this->db->prepare("UPDATE system SET status = ? WHERE name = ? AND type = 'module'");
+        $update->execute([$enabled ? 1 : 0, $name]);
+        if ($update->rowCount() === 0 && (int) $this->value("SELECT COUNT(*) FROM system WHERE name = ? AND type = 'module'", [$name]) === 0) {
+            $this->db->prepare("INSERT INTO system (filename, name, type, status) VALUES (?, ?, 'module', ?)")
+                ->execute(["sites/all/modules/$name/$name.module", $name, $enabled ? 1 : 0]);
+        }
     }
 
     /** The raw serialized value of a variable, or null. */

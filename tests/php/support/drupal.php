@@ -109,11 +109,21 @@ function variable_set(string $name, mixed $value): void
 {
     db_query('INSERT INTO {variable} (name, value) VALUES (:name, :value) ON DUPLICATE KEY UPDATE value = VALUES(value)',
         [':name' => $name, ':value' => serialize($value)]);
+    variable_cache_clear();
 }
 
 function variable_del(string $name): void
 {
     db_query('DELETE FROM {variable} WHERE name = :name', [':name' => $name]);
+    variable_cache_clear();
+}
+
+/** What variable_set() and variable_del() do to Drupal's cache of all variables. */
+function variable_cache_clear(): void
+{
+    if (db_table_exists('cache_bootstrap')) {
+        db_query("DELETE FROM {cache_bootstrap} WHERE cid = 'variables'");
+    }
 }
 
 /** From the system table, as Drupal's module list is. */

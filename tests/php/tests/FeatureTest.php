@@ -7,6 +7,13 @@ namespace SkynetTest;
 /** The Hosting Feature `skynet` and what enabling and disabling it switches. */
 final class FeatureTest extends SkynetTestCase
 {
+    protected bool $skynetTables = true;
+
+    private function liveWorker(): void
+    {
+        $this->db->prepare("INSERT INTO skynet_worker (host, pid, version, started, heartbeat) VALUES ('aegir', 1, '0.1.0', ?, ?)")
+            ->execute([microtime(true) - 60, microtime(true) - 1]);
+    }
     public function testDeclaresTheSkynetFeatureWithItsCallbacks(): void
     {
         $features = hosting_skynet_hosting_feature();
@@ -32,15 +39,28 @@ final class FeatureTest extends SkynetTestCase
         $this->assertSame('admin/hosting/skynet', $info['configure']);
     }
 
-    public function testEnablingSwitchesTheCronTaskQueueOff(): void
+    public function testEnablingBeforeTheDaemonRunsLeavesTheCronQueueOnForTheInstallingVerify(): void
     {
         variable_set('hosting_queue_tasks_enabled', true);
 
         $this->assertTrue(hosting_skynet_feature_enable_callback());
 
-        $this->assertSame('b:0;', $this->rawVariable('hosting_queue_tasks_enabled'));
+        $this->assertSame('b:1;', $this->rawVariable('hosting_queue_tasks_enabled'), 'the cron queue must run the verify that installs Skynet');
+        $this->assertSame('b:1;', $this->rawVariable('hosting_skynet_handover'), 'that verify switches it off');
         $this->assertTrue(module_exists('hosting_skynet'));
         $this->assertSame([], $this->messages('error'));
+        $this->assertStringContainsString('then switches the cron task queue off', $this->messages()[0]);
+    }
+
+    public function testEnablingWithTheDaemonUpSwitchesTheCronTaskQueueOffAtOnce(): void
+    {
+        variable_set('hosting_queue_tasks_enabled', true);
+        $this->liveWorker();
+
+        $this->assertTrue(hosting_skynet_feature_enable_callback());
+
+        $this->assertSame('b:0;', $this->rawVariable('hosting_queue_tasks_enabled'));
+        $this->assertNull($this->rawVariable('hosting_skynet_handover'));
         $this->assertStringContainsString('cron task queue is off', $this->messages()[0]);
     }
 
@@ -76,6 +96,7 @@ final class FeatureTest extends SkynetTestCase
 
     public function testDisablingSwitchesTheCronQueueOnAndPausesSkynet(): void
     {
+        $this->liveWorker();
         hosting_skynet_feature_enable_callback();
 
         hosting_skynet_feature_disable_callback();
@@ -83,6 +104,16 @@ final class FeatureTest extends SkynetTestCase
         $this->assertSame('b:1;', $this->rawVariable('hosting_queue_tasks_enabled'));
         $this->assertSame('b:1;', $this->rawVariable('hosting_skynet_paused'), 'the daemon, still running, takes no task from the cron queue');
         $this->assertStringContainsString('supervisorctl stop skynet-queue', $this->messages()[1]);
+    }
+
+    public function testDisablingBeforeTheHandoverCancelsIt(): void
+    {
+        hosting_skynet_feature_enable_callback();
+
+        hosting_skynet_feature_disable_callback();
+
+        $this->assertNull($this->rawVariable('hosting_skynet_handover'));
+        $this->assertSame('b:1;', $this->rawVariable('hosting_queue_tasks_enabled'));
     }
 
     public function testEnablingAgainUndoesThePauseOfTheDisable(): void

@@ -12,6 +12,7 @@ use AegirSim\Tests\Sandbox;
  */
 final class SetupHookTest extends SkynetTestCase
 {
+    protected bool $skynetTables = true;
     private const REPO = __DIR__ . '/../../..';
     private string $root;
     private string $bundle;
@@ -72,7 +73,7 @@ final class SetupHookTest extends SkynetTestCase
         $result = $this->verify();
 
         $this->assertSame([], World::$drushErrors);
-        $this->assertSame(['conf' => true, 'binary' => true, 'program' => true, 'first_install' => true], $result);
+        $this->assertSame(['conf' => true, 'binary' => true, 'program' => true, 'first_install' => true, 'handed_over' => false], $result);
         $this->assertSame(0750, $this->mode("$this->root/config/skynet"));
         $this->assertSame(0600, $this->mode($this->file('skynet.conf')), 'it holds the database password');
         $this->assertSame(0755, $this->mode($this->file('skynet')));
@@ -193,7 +194,7 @@ final class SetupHookTest extends SkynetTestCase
 
         $result = $this->verify();
 
-        $this->assertSame(['conf' => false, 'binary' => false, 'program' => false, 'first_install' => false], $result);
+        $this->assertSame(['conf' => false, 'binary' => false, 'program' => false, 'first_install' => false, 'handed_over' => false], $result);
         clearstatcache();
         $this->assertSame($inodes, array_map(fn ($f) => fileinode($this->file($f)), ['skynet.conf', 'skynet', 'skynet-queue.supervisor.conf']));
         $this->assertSame([], World::$shell, 'no supervisorctl command at all: the daemon picks changes up itself');
@@ -245,6 +246,40 @@ final class SetupHookTest extends SkynetTestCase
         $this->assertCount(1, $warnings, 'the warning says how to start it by hand');
     }
 
+    public function testTheCronQueueIsHandedOverOnlyOnceTheDaemonRuns(): void
+    {
+        variable_set('hosting_queue_tasks_enabled', true);
+        variable_set('hosting_skynet_handover', true);
+        $this->db->exec("INSERT INTO cache_bootstrap (cid, data) VALUES ('variables', 'cached')");
+
+        $result = $this->verify();
+
+        $this->assertFalse($result['handed_over'], 'supervisor did not start it: the cron queue must keep running tasks');
+        $this->assertSame('b:1;', $this->rawVariable('hosting_queue_tasks_enabled'));
+        $this->assertCount(1, array_filter(World::logged('warning'), fn ($m) => str_contains($m, 'cron task queue stays on')));
+
+        // The maintainer started it by hand: it registered and beats.
+        $this->db->prepare("INSERT INTO skynet_worker (host, pid, version, started, heartbeat) VALUES ('aegir', 1, '0.1.0', ?, ?)")
+            ->execute([microtime(true) - 5, microtime(true) - 1]);
+        $result = $this->verify();
+
+        $this->assertTrue($result['handed_over']);
+        $this->assertSame('b:0;', $this->rawVariable('hosting_queue_tasks_enabled'));
+        $this->assertNull($this->rawVariable('hosting_skynet_handover'));
+        $this->assertSame('0', $this->value("SELECT COUNT(*) FROM cache_bootstrap WHERE cid = 'variables'"), "Drupal's variable cache is cleared");
+    }
+
+    public function testWithoutAPendingHandoverTheCronQueueSettingIsLeftAlone(): void
+    {
+        variable_set('hosting_queue_tasks_enabled', true);
+        $this->db->prepare("INSERT INTO skynet_worker (host, pid, version, started, heartbeat) VALUES ('aegir', 1, '0.1.0', ?, ?)")
+            ->execute([microtime(true) - 5, microtime(true) - 1]);
+
+        $this->assertFalse($this->verify()['handed_over']);
+
+        $this->assertSame('b:1;', $this->rawVariable('hosting_queue_tasks_enabled'));
+    }
+
     public function testWithThePackagesProgramNoProgramIsRendered(): void
     {
         touch("$this->dir/package-program.conf");
@@ -290,6 +325,16 @@ final class SetupHookTest extends SkynetTestCase
 
         $this->assertSame('SKYNET_DIRECTORY_NOT_WRITABLE', World::$drushErrors[0][0]);
         $this->assertStringContainsString("$this->root/config/skynet", World::$drushErrors[0][1]);
+    }
+
+    public function testAFailingQueryIsAnError(): void
+    {
+        $this->db->exec('DROP TABLE system');
+
+        $this->assertFalse($this->verify());
+
+        $this->assertSame('SKYNET_NO_DATABASE', World::$drushErrors[0][0]);
+        $this->assertStringContainsString('system', World::$drushErrors[0][1]);
     }
 
     public function testAnUnreachableDatabaseIsAnError(): void

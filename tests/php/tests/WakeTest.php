@@ -26,7 +26,7 @@ final class WakeTest extends SkynetTestCase
     private function peer(string $mode): array
     {
         $file = "$this->dir/request";
-        $proc = proc_open([__DIR__ . '/../support/wake-peer', $file, $mode], [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'],
+        $proc = proc_open([__DIR__ . '/../support/wake-peer.php', $file, $mode], [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'],
             2 => ['file', "$this->dir/peer.err", 'w']], $pipes);
         $this->peers[] = $proc;
         $port = (int) fgets($pipes[1]);

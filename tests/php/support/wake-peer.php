@@ -5,7 +5,7 @@
  * takes one connection, writes what it received to FILE and, in mode "answer", replies
  * 202 Accepted as the daemon's API does; in mode "silent" it never replies.
  *
- *   wake-peer FILE answer|silent
+ *   wake-peer.php FILE answer|silent
  */
 [, $file, $mode] = $argv;
 $server = stream_socket_server('tcp://127.0.0.1:0', $errno, $error);
