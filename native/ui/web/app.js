@@ -260,6 +260,13 @@ function closeDialog() {
   dialog.dispatchEvent(new Event('closed'));
 }
 
+// Shows a message in a dialog's error box (placed above its buttons) and scrolls to it.
+function showError(box, message) {
+  box.textContent = message;
+  box.classList.remove('d-none');
+  (box.nextElementSibling || box).scrollIntoView({block: 'nearest'});  // the buttons below it too
+}
+
 function dialogButtons(label, onCancel, danger) {
   return h('div', {class: 'dialog-buttons'},
     h('button', {type: 'button', class: 'btn btn-outline-secondary',
@@ -319,8 +326,7 @@ function formDialog(title, fields, label, submit) {
     }
     const missing = fields.filter(f => f.required && !values[f.name]).map(f => f.label);
     if (missing.length) {
-      error.textContent = `Please fill in: ${missing.join(', ')}.`;
-      error.classList.remove('d-none');
+      showError(error, `Please fill in: ${missing.join(', ')}.`);
       return;
     }
     const button = $('#dialog-submit', form);
@@ -328,12 +334,11 @@ function formDialog(title, fields, label, submit) {
     const answer = await submit(values);
     button.disabled = false;
     if (!answer.ok) {
-      error.textContent = answer.message;
-      error.classList.remove('d-none');
+      showError(error, answer.message);
       return;
     }
     closeDialog();
-  }}, error, rows, dialogButtons(label));
+  }}, rows, error, dialogButtons(label));
   openDialog(title, form);
   const first = form.querySelector('input:not([type=checkbox]), select, textarea');
   if (first) first.focus();
@@ -387,18 +392,20 @@ function searchBox(q, placeholder, categories) {
   return form;
 }
 
-function pager(total, page, count) {
-  if (total === null || total === undefined) total = (page - 1) * PAGE_SIZE + count;
+const count = n => Number(n).toLocaleString('en');
+
+function pager(total, page, shown) {
+  if (total === null || total === undefined) total = (page - 1) * PAGE_SIZE + shown;
   const first = total === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
-  const last = (page - 1) * PAGE_SIZE + count;
+  const last = (page - 1) * PAGE_SIZE + shown;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   return h('nav', {class: 'd-flex align-items-center gap-2 my-2 pager', 'aria-label': 'Pages'},
     h('span', {class: 'text-muted small', id: 'total'},
-      total === 0 ? 'none' : `${first}–${last} of ${total.toLocaleString('en')}`),
+      total === 0 ? 'none' : `${count(first)}–${count(last)} of ${count(total)}`),
     pages > 1 && h('div', {class: 'btn-group btn-group-sm ms-auto'},
       h('button', {class: 'btn btn-outline-secondary', id: 'page-prev', disabled: page <= 1,
                    onclick: () => setParams({page: page - 1})}, '‹ Newer'),
-      h('span', {class: 'btn btn-outline-secondary disabled'}, `page ${page} of ${pages}`),
+      h('span', {class: 'btn btn-outline-secondary disabled'}, `page ${count(page)} of ${count(pages)}`),
       h('button', {class: 'btn btn-outline-secondary', id: 'page-next', disabled: page >= pages,
                    onclick: () => setParams({page: page + 1})}, 'Older ›')));
 }
@@ -448,15 +455,16 @@ function runRow(run) {
   const cancellable = run.kind === 'job' && (run.state === 'scheduled' || run.state === 'running') && !run.cancel_requested;
   return h('tr', {dataset: {runId: run.id, state: run.state}},
     h('td', {}, h('a', {href: `/run/${run.id}`, 'data-route': true, class: 'run-link'}, `#${run.id}`)),
-    h('td', {}, stateBadge(run.state), run.cancel_requested && run.state === 'running' ? h('span', {class: 'small text-muted ms-1'}, 'cancelling') : null),
-    h('td', {}, runOwner(run)),
+    h('td', {}, stateBadge(run.state), run.cancel_requested && run.state === 'running' ? h('span', {class: 'small text-muted ms-1'}, 'cancelling') : null,
+      h('div', {class: 'd-sm-none small text-muted'}, formatDuration(runDuration(run)))),  // phones: no duration column
+    h('td', {class: 'd-none d-sm-table-cell'}, runOwner(run)),
     h('td', {}, runWhat(run)),
     h('td', {class: 'd-none d-md-table-cell'}, timeCell(run.schedule_ts)),
     h('td', {class: 'd-none d-sm-table-cell'}, timeCell(run.start_ts)),
-    h('td', {class: 'text-nowrap'}, formatDuration(runDuration(run))),
+    h('td', {class: 'text-nowrap d-none d-sm-table-cell'}, formatDuration(runDuration(run))),
     h('td', {class: 'd-none d-lg-table-cell text-truncate command-cell', title: run.command}, h('code', {}, run.command)),
     h('td', {class: 'text-end text-nowrap'},
-      h('a', {class: 'btn btn-sm btn-link', href: `/api/run/${run.id}.raw`, target: '_blank', rel: 'noopener'}, 'log'),
+      h('a', {class: 'btn btn-sm btn-link d-none d-sm-inline-block', href: `/api/run/${run.id}.raw`, target: '_blank', rel: 'noopener'}, 'log'),
       cancellable && h('button', {class: 'btn btn-sm btn-outline-danger', 'data-action': 'cancel',
                                   onclick: async () => { if (await cancelRun(run)) route(); }}, 'Cancel')));
 }
@@ -506,12 +514,12 @@ async function runsPage(main) {
   const table = h('div', {class: 'table-responsive'},
     h('table', {class: 'table table-sm table-hover align-middle runs-table', id: 'runs-table'},
       h('thead', {}, h('tr', {},
-        h('th', {}, 'Run'), h('th', {}, 'State'), h('th', {}, 'Project / site'), h('th', {}, 'Application / task'),
+        h('th', {}, 'Run'), h('th', {}, 'State'), h('th', {class: 'd-none d-sm-table-cell'}, 'Project / site'), h('th', {}, 'Application / task'),
         h('th', {class: 'd-none d-md-table-cell'}, 'Scheduled'), h('th', {class: 'd-none d-sm-table-cell'}, 'Started'),
-        h('th', {}, 'Duration'), h('th', {class: 'd-none d-lg-table-cell'}, 'Command'), h('th', {}))),
+        h('th', {class: 'd-none d-sm-table-cell'}, 'Duration'), h('th', {class: 'd-none d-lg-table-cell'}, 'Command'), h('th', {}))),
       h('tbody', {}, runs.map(runRow))));
   replace(main, parts, pager(answer.total, page, runs.length), table);
-  if (runs.some(run => LIVE_STATES.has(run.state))) schedulePoll(LIST_POLL_MS, () => route({quiet: true}));
+  if (runs.some(run => LIVE_STATES.has(run.state))) schedulePoll(LIST_POLL_MS, () => route());
 }
 
 function detail(label, ...value) {
@@ -553,7 +561,7 @@ function curlCommands(run) {
   ];
 }
 
-async function runPage(main, id, {quiet} = {}) {
+async function runPage(main, id) {
   const answer = await api('GET', `/api/run/${id}`, {key: admin.key() || undefined});
   if (!answer.ok) {
     replace(main, pageHeader(`Run #${id}`),
@@ -595,12 +603,12 @@ async function runPage(main, id, {quiet} = {}) {
   ];
   let tokenPart;
   if (run.token) {
-    tokenPart = h('section', {class: 'card mb-3', id: 'curl-section'}, h('div', {class: 'card-body'},
+    tokenPart = h('section', {class: 'card mt-3', id: 'curl-section'}, h('div', {class: 'card-body'},
       h('h2', {class: 'h6'}, 'Report this run from anywhere'),
       h('p', {class: 'small text-muted'}, 'These carry the run\'s token: treat them like a password.'),
       curlCommands(run)));
   } else if (run.kind === 'job') {
-    tokenPart = h('p', {class: 'small text-muted', id: 'curl-hint'},
+    tokenPart = h('p', {class: 'small text-muted mt-3', id: 'curl-hint'},
       'Sign in with the admin key to see this run\'s token and ready-made curl commands to report its start and stop.');
   }
   replace(main,
@@ -611,13 +619,12 @@ async function runPage(main, id, {quiet} = {}) {
                                   onclick: async () => { if (await cancelRun(run)) route(); }}, 'Cancel run'),
       h('a', {class: 'btn btn-outline-secondary btn-sm', href: `/api/run/${run.id}.raw`, target: '_blank', rel: 'noopener', id: 'raw-log-link'}, 'Raw log')),
     h('dl', {class: 'row run-facts'}, facts),
-    tokenPart,
     h('h2', {class: 'h6 d-flex align-items-center gap-2'}, 'Log',
       run.state === 'running' && h('span', {class: 'small text-muted fw-normal', id: 'live-note'}, 'live, every 2 s')),
-    logBox);
+    logBox,
+    tokenPart);
   if (run.state === 'running' && keepAtEnd) logBox.scrollTop = logBox.scrollHeight;
-  if (live) schedulePoll(RUN_POLL_MS, () => route({quiet: true}));
-  void quiet;
+  if (live) schedulePoll(RUN_POLL_MS, () => route());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -770,14 +777,13 @@ async function scheduleRun(app) {
     if (later.checked) {
       const when = new Date(at.value);  // a datetime-local value is the browser's local time
       if (!at.value || Number.isNaN(when.getTime())) {
-        error.textContent = 'Choose a date and time, or "now".';
-        error.classList.remove('d-none');
+        showError(error, 'Choose a date and time, or "now".');
         return;
       }
       fields.schedule = when.toISOString().replace(/\.\d{3}Z$/, 'Z');
     }
     const answer = await adminApi('POST', `/api/run/application/${app.id}`, fields);
-    if (!answer.ok) { error.textContent = answer.message; error.classList.remove('d-none'); return; }
+    if (!answer.ok) { showError(error, answer.message); return; }
     closeDialog();
     const run = answer.data.entry;
     toast(`Run #${run.id} scheduled.`);
@@ -786,11 +792,11 @@ async function scheduleRun(app) {
     h('dl', {class: 'row small mb-2'},
       h('dt', {class: 'col-4'}, 'Application'), h('dd', {class: 'col-8'}, `${app.project_name} / ${app.name}`),
       h('dt', {class: 'col-4'}, 'Command'), h('dd', {class: 'col-8'}, h('code', {}, app.command))),
-    error,
     h('div', {class: 'form-check'}, now, h('label', {class: 'form-check-label', for: 'when-now'}, 'Now')),
     h('div', {class: 'form-check mb-2'}, later, h('label', {class: 'form-check-label', for: 'when-at'}, 'At')),
     at,
     h('div', {class: 'form-text mb-3'}, `In your browser's time zone (${localZone()}); stored as UTC.`),
+    error,
     dialogButtons('Schedule run'));
   openDialog(`Schedule a run of ${app.name}`, form);
 }
@@ -821,7 +827,7 @@ async function applicationsPage(main) {
     return;
   }
   const rows = apps.map(app => h('tr', {dataset: {applicationId: app.id}},
-    h('td', {}, app.project_name),
+    h('td', {class: 'd-none d-sm-table-cell'}, app.project_name),
     h('td', {class: 'fw-semibold'}, app.name,
       app.description && h('div', {class: 'small text-muted fw-normal text-truncate description-cell', title: app.description}, app.description)),
     h('td', {class: 'd-none d-lg-table-cell'}, h('code', {}, `${app.project_directory || ''}`, h('b', {}, app.directory))),
@@ -836,7 +842,7 @@ async function applicationsPage(main) {
       h('button', {class: 'btn btn-sm btn-outline-danger', 'data-action': 'delete', onclick: () => deleteApplication(app)}, 'Delete'))));
   replace(main, parts, pager(answer.total, page, apps.length),
     h('div', {class: 'table-responsive'}, h('table', {class: 'table table-sm table-hover align-middle', id: 'applications-table'},
-      h('thead', {}, h('tr', {}, h('th', {}, 'Project'), h('th', {}, 'Name'), h('th', {class: 'd-none d-lg-table-cell'}, 'Directory'),
+      h('thead', {}, h('tr', {}, h('th', {class: 'd-none d-sm-table-cell'}, 'Project'), h('th', {}, 'Name'), h('th', {class: 'd-none d-lg-table-cell'}, 'Directory'),
                         h('th', {class: 'd-none d-md-table-cell'}, 'Command'), h('th', {class: 'd-none d-sm-table-cell'}, 'Schedule'),
                         h('th', {}, 'Runs'), h('th', {}))),
       h('tbody', {}, rows))));
@@ -852,9 +858,10 @@ function schedulePoll(ms, refresh) {
   clearTimeout(pollTimer);
   const generation = renderCount;
   pollTimer = setTimeout(() => {
-    // Not while a dialog is open (it would re-render under it), nor for a page left meanwhile.
+    // Not for a page left meanwhile, nor while a dialog is open or text is selected (to copy):
+    // a re-render would pull it away.
     if (generation !== renderCount) return;
-    if ($('#dialog').open || document.hidden) { schedulePoll(ms, refresh); return; }
+    if ($('#dialog').open || document.hidden || String(window.getSelection())) { schedulePoll(ms, refresh); return; }
     refresh();
   }, ms);
 }
@@ -865,7 +872,7 @@ function navigate(path) {
   route();
 }
 
-async function route({quiet} = {}) {
+async function route() {
   clearTimeout(pollTimer);
   const generation = ++renderCount;
   const path = location.pathname;
@@ -873,7 +880,7 @@ async function route({quiet} = {}) {
   let section = 'runs';
   let title = 'Runs';
   const runMatch = path.match(/^\/run\/(\d+)$/);
-  if (runMatch) { title = `Run #${runMatch[1]}`; await runPage(main, runMatch[1], {quiet}); }
+  if (runMatch) { title = `Run #${runMatch[1]}`; await runPage(main, runMatch[1]); }
   else if (path === '/projects') { section = 'projects'; title = 'Projects'; await projectsPage(main); }
   else if (path === '/applications') { section = 'applications'; title = 'Applications'; await applicationsPage(main); }
   else await runsPage(main);
