@@ -125,6 +125,7 @@ void Dispatcher::updateSettings(const Settings& settings) {
     std::lock_guard<std::mutex> lock(settingsMutex_);
     pendingSettings_ = settings;
   }
+  pollRequested_.store(true);  // a new concurrency or policy applies at once
   mailbox_.wakeDatabase();
 }
 
@@ -148,7 +149,7 @@ void Dispatcher::run() {
       const bool written = mailbox_.eventsPending() == 0;
       if (written || monotonicTime() >= finishBy_.load()) break;
     }
-    double wait = settings_.queue.pollInterval;
+    double wait = std::max(0.0, std::min(settings_.queue.pollInterval, nextPollMono_ - monotonicTime()));
     if (!db_) wait = std::min(wait, std::max(0.05, reconnectAtMono_ - monotonicTime()));
     for (const auto& [nid, retry] : retries_) {
       const double left = retry.afterMono - monotonicTime();
@@ -240,9 +241,14 @@ void Dispatcher::turn() {
       switching = pendingSettings_.has_value();
     }
     if (claiming_.load() && !switching) {
-      dispatchTasks();
-      createCronRuns();
-      dispatchJobs();
+      // A full poll when its time has come or someone announced work (API wake, reload); when
+      // only a slot was freed, the last poll's candidates are used again.
+      const bool poll = nowMono >= nextPollMono_ || pollRequested_.exchange(false);
+      if (poll) nextPollMono_ = nowMono + settings_.queue.pollInterval;
+      if (poll || taskSlotFreed_) dispatchTasks(poll);
+      if (poll) createCronRuns();
+      if (poll || jobSlotFreed_) dispatchJobs();
+      taskSlotFreed_ = jobSlotFreed_ = false;
     }
   } catch (const db::Error& error) {
     onDatabaseError(error);
@@ -393,6 +399,7 @@ void Dispatcher::recordLaunchFailed(const LaunchFailed& failed) {
     store.finishRun(failed.runId, {runs::state::kFailed, std::nullopt, std::nullopt, now,
                                    validUtf8("could not start: " + failed.error), ""});
   }
+  (active.kind == "task" ? taskSlotFreed_ : jobSlotFreed_) = true;
   std::lock_guard<std::mutex> lock(activeMutex_);
   active_.erase(failed.runId);
 }
@@ -493,6 +500,7 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     std::lock_guard<std::mutex> lock(activeMutex_);
     active_.erase(runId);
   }
+  (active.kind == "task" ? taskSlotFreed_ : jobSlotFreed_) = true;
   if (metrics_) {
     metrics_->countOutcome(active.kind, end.state.empty() ? runs::state::kScheduled : end.state);
     if (active.startedWall > 0) metrics_->observeRunDuration(active.kind, std::max(0.0, stoppedWall - active.startedWall));
@@ -626,61 +634,83 @@ void Dispatcher::forwardCancels() {
   }
 }
 
-void Dispatcher::dispatchTasks() {
+// `fresh`: read the queue (a poll). Otherwise (a slot was freed, nothing new was announced) the
+// candidates of the last poll are used again: a stale candidate costs only a claim that affects
+// no row, and what was queued since comes with the next poll or wake-up.
+void Dispatcher::dispatchTasks(bool fresh) {
   std::vector<scheduler::RunningTask> running;
+  std::set<std::int64_t> ownSites;
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     for (const auto& [id, active] : active_) {
-      if (active.kind == "task") running.push_back({active.task.nid, active.task.rid, active.exclusive});
+      if (active.kind != "task") continue;
+      running.push_back({active.task.nid, active.task.rid, active.exclusive});
+      ownSites.insert(active.task.rid);
     }
   }
-  if (static_cast<int>(running.size()) >= settings_.queue.concurrency) return;
+  if (!fresh && !candidates_.valid) fresh = true;
+  if (!fresh && static_cast<int>(running.size()) >= settings_.queue.concurrency) return;
   aegir::TaskQueue tasks(*db_);
-  const auto paused = tasks.paused();
-  if (!paused) log_.warning("variable hosting_skynet_paused holds a value that is not a serialized scalar; ignoring it");
-  const bool isPaused = paused.value_or(false);
-  if (!lastPaused_ || *lastPaused_ != isPaused) {
-    if (isPaused) log_.notice("queue paused (hosting_skynet_paused): no new tasks are claimed");
-    else if (lastPaused_) log_.notice("queue resumed");
-    lastPaused_ = isPaused;
-  }
-  if (isPaused) return;
-
-  const double now = unixTime();
   const double nowMono = monotonicTime();
-  scheduler::QueueView view;
-  const std::int64_t maxVid = tasks.maxVid();  // before the poll: a vid it misses is above it
-  const std::int64_t from = scan_.from(nowMono);
-  view.queued = tasks.candidates(kCandidateLimit, from);
-  std::vector<std::int64_t> found, own;
-  for (const auto& task : view.queued) found.push_back(task.vid);
-  {
-    std::lock_guard<std::mutex> lock(activeMutex_);
-    for (const auto& [id, active] : active_) {
-      if (active.kind == "task") own.push_back(active.task.vid);
+  if (fresh) {
+    const auto paused = tasks.paused();
+    if (!paused) log_.warning("variable hosting_skynet_paused holds a value that is not a serialized scalar; ignoring it");
+    const bool isPaused = paused.value_or(false);
+    if (!lastPaused_ || *lastPaused_ != isPaused) {
+      if (isPaused) log_.notice("queue paused (hosting_skynet_paused): no new tasks are claimed");
+      else if (lastPaused_) log_.notice("queue resumed");
+      lastPaused_ = isPaused;
+    }
+    candidates_ = {};
+    candidates_.paused = isPaused;
+    candidates_.valid = isPaused;  // a full house reads nothing: the next freed slot polls
+    if (isPaused || static_cast<int>(running.size()) >= settings_.queue.concurrency) return;
+    candidates_.valid = true;
+    const std::int64_t maxVid = tasks.maxVid();  // before the poll: a vid it misses is above it
+    const std::int64_t from = scan_.from(nowMono);
+    candidates_.queued = tasks.candidates(kCandidateLimit, from);
+    std::vector<std::int64_t> found, own;
+    for (const auto& task : candidates_.queued) found.push_back(task.vid);
+    {
+      std::lock_guard<std::mutex> lock(activeMutex_);
+      for (const auto& [id, active] : active_) {
+        if (active.kind == "task") own.push_back(active.task.vid);
+      }
+    }
+    for (const auto& entry : retries_) own.push_back(entry.second.vid);
+    scan_.update(nowMono, from, candidates_.queued.size() < kCandidateLimit, found, maxVid, own);
+    // Sites busy under someone else: other runners' tasks in processing and other daemons' locks.
+    // Our own runs are not counted here (the policy knows them), so a site is free again in the
+    // cached view as soon as our task on it ended.
+    candidates_.busySites = tasks.processingSites(static_cast<std::int64_t>(unixTime()));
+    for (const auto rid : ownSites) candidates_.busySites.erase(rid);
+    for (const auto& lock : runs::RunStore(*db_).heldLocks()) {
+      if (lock.rid > 0 && lock.workerId != workerId_.load()) candidates_.busySites.insert(lock.rid);
+    }
+    if (candidates_.queued.size() < kCandidateLimit) {
+      // Forget backoffs of tasks no longer queued (cancelled, deleted, run by someone else).
+      for (auto it = retries_.begin(); it != retries_.end();) {
+        const bool stillQueued = std::any_of(candidates_.queued.begin(), candidates_.queued.end(),
+                                             [&](const aegir::QueuedTask& t) { return t.nid == it->first; });
+        it = stillQueued ? std::next(it) : retries_.erase(it);
+      }
     }
   }
-  for (const auto& entry : retries_) own.push_back(entry.second.vid);
-  scan_.update(nowMono, from, view.queued.size() < kCandidateLimit, found, maxVid, own);
-  view.busySites = tasks.processingSites(static_cast<std::int64_t>(now));
-  for (const auto& lock : runs::RunStore(*db_).heldLocks()) {
-    if (lock.rid > 0) view.busySites.insert(lock.rid);
-  }
+  if (candidates_.paused) return;
+  scheduler::QueueView view;
+  view.queued = candidates_.queued;
+  view.busySites = candidates_.busySites;
   view.running = running;
-  for (const auto& running_task : running) view.busySites.erase(running_task.rid);  // ours are in `running`
   view.now = nowMono;
   for (const auto& [nid, retry] : retries_) view.retryAfter[nid] = retry.afterMono;
-  if (view.queued.size() < kCandidateLimit) {
-    // Forget backoffs of tasks no longer queued (cancelled, deleted, run by someone else).
-    for (auto it = retries_.begin(); it != retries_.end();) {
-      const bool stillQueued = std::any_of(view.queued.begin(), view.queued.end(),
-                                           [&](const aegir::QueuedTask& t) { return t.nid == it->first; });
-      it = stillQueued ? std::next(it) : retries_.erase(it);
-    }
-  }
   for (const auto& task : policy_.select(view)) {
     if (!claiming_.load()) break;
     claimTask(task);
+    // Claimed or taken by someone else: either way it is no candidate any more.
+    auto& queued = candidates_.queued;
+    queued.erase(std::remove_if(queued.begin(), queued.end(),
+                                [&](const aegir::QueuedTask& t) { return t.nid == task.nid; }),
+                 queued.end());
   }
 }
 

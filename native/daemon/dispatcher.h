@@ -49,7 +49,11 @@ class Dispatcher {
   void stopClaiming() { claiming_.store(false); mailbox_.wakeDatabase(); }
   // Ends run(): writes what it can within `seconds`, marks the worker stopped.
   void finish(double seconds);
-  void wake() { mailbox_.wakeDatabase(); }
+  // Polls at once (an API wake-up): many calls before the next turn make one poll.
+  void wake() {
+    pollRequested_.store(true);
+    mailbox_.wakeDatabase();
+  }
   // New settings for the next turn. A different database is switched to only once every run
   // of the current one is recorded there.
   void updateSettings(const Settings& settings);
@@ -99,7 +103,7 @@ class Dispatcher {
   void adoptOrFinalize(const runs::UnfinishedRun& run, std::int64_t fromWorker);
   void finalizeLost(const runs::UnfinishedRun& run, const runs::WorkerRecord& worker);
   void forwardCancels();
-  void dispatchTasks();
+  void dispatchTasks(bool fresh);
   void createCronRuns();
   void dispatchJobs();
   bool claimTask(const aegir::QueuedTask& task);
@@ -142,6 +146,17 @@ class Dispatcher {
   std::map<std::int64_t, Active> active_;
   std::map<std::int64_t, Retry> retries_;  // by task nid
   ScanWindow scan_;
+  // What the last poll read, used again when only a slot was freed.
+  struct Candidates {
+    bool valid = false;
+    bool paused = false;
+    std::vector<aegir::QueuedTask> queued;
+    std::set<std::int64_t> busySites;  // under other runners and daemons
+  } candidates_;
+  double nextPollMono_ = 0;
+  std::atomic<bool> pollRequested_{false};
+  bool taskSlotFreed_ = false;
+  bool jobSlotFreed_ = false;
 
   std::atomic<bool> claiming_{true};
   std::atomic<bool> finishing_{false};
