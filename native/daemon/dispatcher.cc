@@ -437,6 +437,8 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     else end.exitCode = ending.exit->exitCode;
   }
   runs::RunStore store(*db_);
+  // The task's log entry and status, the claimed revision and the run record: one commit.
+  db::Transaction transaction(*db_);
   std::string line;
   if (active.kind == "task") {
     const aegir::QueuedTask& task = active.task;
@@ -496,6 +498,7 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     line = Poco::format("job run %?d (application %?d) finished: %s (%s)%s", runId, active.applicationId, outcome.state,
                         describeExit(ending.exit), outcome.message.empty() ? std::string() : ": " + outcome.message);
   }
+  transaction.commit();
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     active_.erase(runId);

@@ -1,5 +1,7 @@
 #include "db/connection.h"
 
+#include <exception>
+
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -246,12 +248,22 @@ std::uint64_t Connection::execute(const std::string& sql, const std::vector<Valu
 
 std::uint64_t Connection::lastInsertId() const { return lastInsertId_; }
 
-Transaction::Transaction(Connection& connection) : connection_(connection) {
-  connection_.execute("START TRANSACTION");
+Transaction::Transaction(Connection& connection)
+    : connection_(connection), outer_(connection.transactionDepth_ == 0), exceptions_(std::uncaught_exceptions()) {
+  if (outer_) {
+    connection_.execute("START TRANSACTION");
+    connection_.rollbackOnly_ = false;
+  }
+  ++connection_.transactionDepth_;
 }
 
 Transaction::~Transaction() {
   if (done_) return;
+  --connection_.transactionDepth_;
+  if (!outer_) {
+    if (std::uncaught_exceptions() > exceptions_) connection_.rollbackOnly_ = true;
+    return;
+  }
   try {
     connection_.execute("ROLLBACK");
   } catch (const Error&) {
@@ -260,8 +272,12 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  connection_.execute("COMMIT");
+  if (outer_) {
+    if (connection_.rollbackOnly_) throw Error("a part of this transaction failed; nothing was committed", 0);
+    connection_.execute("COMMIT");
+  }
   done_ = true;
+  --connection_.transactionDepth_;
 }
 
 }  // namespace skynet::db

@@ -98,7 +98,10 @@ class Connection {
   const std::string& database() const { return params_.database; }
 
  private:
+  friend class Transaction;
   Statement& prepare(const std::string& sql);
+  int transactionDepth_ = 0;
+  bool rollbackOnly_ = false;
 
   ConnectionParams params_;
   std::unique_ptr<st_mysql, HandleCloser> handle_;
@@ -108,7 +111,10 @@ class Connection {
   std::map<std::string, std::unique_ptr<Statement>> statements_;
 };
 
-// Rolls back unless commit() was called.
+// Rolls back unless commit() was called. Transactions nest: an inner one (a function that needs
+// its statements together, called inside a caller's larger unit) joins the outer one, whose
+// commit() commits everything; an inner one left by an exception makes the outer commit throw
+// (one left by a plain return, having written nothing it needed, does not).
 class Transaction {
  public:
   explicit Transaction(Connection& connection);
@@ -119,7 +125,9 @@ class Transaction {
 
  private:
   Connection& connection_;
+  bool outer_ = false;
   bool done_ = false;
+  int exceptions_ = 0;  // std::uncaught_exceptions() at construction
 };
 
 }  // namespace skynet::db

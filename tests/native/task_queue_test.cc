@@ -477,6 +477,38 @@ TEST(Connection, ReadsLongValuesWhole) {
   EXPECT_EQ(connection.queryOne("SELECT value FROM {variable} WHERE name = 'big'")->text(0), big);
 }
 
+TEST(Transaction, AnInnerTransactionJoinsTheOuterOne) {
+  auto params = Sandbox::instance().createDatabase("q_nested");
+  db::Connection connection(params);
+  const auto count = [&] { return connection.queryOne("SELECT COUNT(*) FROM {variable} WHERE name = 'nested'")->integer(0); };
+  {
+    db::Transaction outer(connection);
+    {
+      db::Transaction inner(connection);
+      connection.execute("INSERT INTO {variable} (name, value) VALUES ('nested', 'b:1;')");
+      inner.commit();  // joins the outer one: nothing is committed yet
+    }
+  }  // the outer one rolls back, the inner's row with it
+  EXPECT_EQ(count(), 0);
+  {
+    db::Transaction outer(connection);
+    try {
+      db::Transaction inner(connection);
+      connection.execute("INSERT INTO {variable} (name, value) VALUES ('nested', 'b:1;')");
+      throw std::runtime_error("a failure inside");
+    } catch (const std::runtime_error&) {
+    }
+    EXPECT_THROW(outer.commit(), db::Error) << "a part failed: nothing may be committed";
+  }
+  EXPECT_EQ(count(), 0);
+  {
+    db::Transaction outer(connection);
+    connection.execute("INSERT INTO {variable} (name, value) VALUES ('nested', 'b:1;')");
+    outer.commit();
+  }
+  EXPECT_EQ(count(), 1);
+}
+
 TEST(Schema, MigratesOnceAndIsIdempotent) {
   auto params = Sandbox::instance().createDatabase("q_schema");
   db::Connection connection(params);
