@@ -666,9 +666,9 @@ void Dispatcher::dispatchTasks(bool fresh) {
     }
     candidates_ = {};
     candidates_.paused = isPaused;
-    candidates_.valid = isPaused;  // a full house reads nothing: the next freed slot polls
-    if (isPaused || static_cast<int>(running.size()) >= settings_.queue.concurrency) return;
     candidates_.valid = true;
+    if (isPaused) return;
+    // Read also when every slot is taken: the next freed slot then claims from this list at once.
     const std::int64_t maxVid = tasks.maxVid();  // before the poll: a vid it misses is above it
     const std::int64_t from = scan_.from(nowMono);
     candidates_.queued = tasks.candidates(kCandidateLimit, from);
