@@ -619,6 +619,7 @@ void Dispatcher::finalizeLost(const runs::UnfinishedRun& run, const runs::Worker
 }
 
 void Dispatcher::forwardCancels() {
+  if (activeRuns() == 0) return;  // only our own running runs can be cancelled through us
   const auto requests = runs::RunStore(*db_).cancelRequests(workerId_.load());
   for (const auto& [runId, by] : requests) {
     bool forward = false;
@@ -685,10 +686,12 @@ void Dispatcher::dispatchTasks(bool fresh) {
     // Sites busy under someone else: other runners' tasks in processing and other daemons' locks.
     // Our own runs are not counted here (the policy knows them), so a site is free again in the
     // cached view as soon as our task on it ended.
-    candidates_.busySites = tasks.processingSites(static_cast<std::int64_t>(unixTime()));
-    for (const auto rid : ownSites) candidates_.busySites.erase(rid);
-    for (const auto& lock : runs::RunStore(*db_).heldLocks()) {
-      if (lock.rid > 0 && lock.workerId != workerId_.load()) candidates_.busySites.insert(lock.rid);
+    if (!candidates_.queued.empty()) {  // an idle queue needs no busy sites
+      candidates_.busySites = tasks.processingSites(static_cast<std::int64_t>(unixTime()));
+      for (const auto rid : ownSites) candidates_.busySites.erase(rid);
+      for (const auto& lock : runs::RunStore(*db_).heldLocks()) {
+        if (lock.rid > 0 && lock.workerId != workerId_.load()) candidates_.busySites.insert(lock.rid);
+      }
     }
     if (candidates_.queued.size() < kCandidateLimit) {
       // Forget backoffs of tasks no longer queued (cancelled, deleted, run by someone else).
