@@ -33,6 +33,7 @@
 #include "api/router.h"
 #include "config/settings.h"
 #include "metrics/metrics.h"
+#include "runs/run_store.h"
 
 namespace skynet::api {
 
@@ -60,6 +61,7 @@ class Api {
   Response searchRuns(const Request& request, std::int64_t);
   Response getRun(const Request& request, std::int64_t id);
   Response getRawLog(const Request& request, std::int64_t id);
+  runs::RunFacts lockForReport(runs::RunApiStore& store, std::int64_t id, const std::string& token);
   Response startRun(const Request& request, std::int64_t id);
   Response stopRun(const Request& request, std::int64_t id);
   Response scheduleRun(const Request& request, std::int64_t applicationId);

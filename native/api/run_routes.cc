@@ -145,6 +145,15 @@ Response Api::getRawLog(const Request&, std::int64_t id) {
   return response;
 }
 
+// A start or stop report: locks the run's row until the caller's transaction ends and checks the
+// token (404 for an unknown run, 401 for a wrong token); returns what the transition decides on.
+runs::RunFacts Api::lockForReport(runs::RunApiStore& store, std::int64_t id, const std::string& token) {
+  const auto locked = store.lock(id);
+  if (!locked) throw HttpError(404, notFound(id));
+  if (!constantTimeEquals(token, locked->token)) throw HttpError(401, "you are not authorized: wrong token");
+  return locked->facts;
+}
+
 Response Api::startRun(const Request& request, std::int64_t id) {
   const std::string token = tokenOf(request);
   const double ts = tsOf(request);
@@ -152,10 +161,7 @@ Response Api::startRun(const Request& request, std::int64_t id) {
   runs::RunApiStore store(*db);
   {
     db::Transaction transaction(*db);
-    const auto locked = store.lock(id);
-    if (!locked) throw HttpError(404, notFound(id));
-    if (!constantTimeEquals(token, locked->token)) throw HttpError(401, "you are not authorized: wrong token");
-    const auto decision = runs::decideStart(locked->facts, ts);
+    const auto decision = runs::decideStart(lockForReport(store, id, token), ts);
     if (decision.verdict == runs::Verdict::Conflict) throw HttpError(409, "run " + std::to_string(id) + ": " + decision.conflict);
     if (decision.verdict == runs::Verdict::Apply) store.recordStart(id, ts, decision.setRunning, decision.setReportedStart);
     transaction.commit();
@@ -178,10 +184,7 @@ Response Api::stopRun(const Request& request, std::int64_t id) {
   runs::RunApiStore store(*db);
   {
     db::Transaction transaction(*db);
-    const auto locked = store.lock(id);
-    if (!locked) throw HttpError(404, notFound(id));
-    if (!constantTimeEquals(token, locked->token)) throw HttpError(401, "you are not authorized: wrong token");
-    const auto decision = runs::decideStop(locked->facts, stop);
+    const auto decision = runs::decideStop(lockForReport(store, id, token), stop);
     if (decision.verdict == runs::Verdict::Conflict) throw HttpError(409, "run " + std::to_string(id) + ": " + decision.conflict);
     if (decision.verdict == runs::Verdict::Apply) store.recordStop(id, decision.newState, stop);
     transaction.commit();

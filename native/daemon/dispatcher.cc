@@ -1,9 +1,6 @@
 #include "daemon/dispatcher.h"
 
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/Environment.h>
-#include <Poco/Timestamp.h>
 #include <Poco/File.h>
 #include <Poco/Format.h>
 #include <pwd.h>
@@ -16,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "api/time_text.h"
 #include "process/process_identity.h"
 #include "runs/catalog.h"
 #include "runs/schema.h"
@@ -41,10 +39,7 @@ constexpr double kSemaphoreTtl = 30.0;
 
 std::string seconds(double value) { return Poco::format("%.1f s", value); }
 
-std::string isoTime(double epoch) {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(epoch)),
-                                         Poco::DateTimeFormat::ISO8601_FORMAT);
-}
+
 
 std::string describe(const aegir::QueuedTask& task) {
   return "task " + std::to_string(task.nid) + " (" + task.type + ", rid " + std::to_string(task.rid) + ")";
@@ -265,7 +260,6 @@ bool Dispatcher::connect() {
     else if (databaseDown_) log_.information("database is reachable again; writing what waited");
     db_ = std::move(connection);
     databaseDown_ = false;
-    databaseUp_.store(true);
     reconnectDelay_ = 1;
     return true;
   } catch (const db::Error& error) {
@@ -303,7 +297,6 @@ void Dispatcher::prepare(db::Connection& connection) {
 
 void Dispatcher::onDatabaseError(const db::Error& error) {
   db_.reset();
-  databaseUp_.store(false);
   if (metrics_) metrics_->countDatabaseError();
   const std::size_t running = activeRuns();
   const std::string watching = running == 0 ? "" : Poco::format("; still watching %z running run(s)", running);
@@ -802,7 +795,7 @@ void Dispatcher::createCronRuns() {
     const std::int64_t runId = runs::RunApiStore(*db_).scheduleJob(job);
     transaction.commit();
     log_.information(Poco::format("application %?d: cron '%s' made run %?d for its slot at %s", application.id,
-                                  *application.cron, runId, isoTime(*application.cronNext)));
+                                  *application.cron, runId, api::isoUtc(*application.cronNext)));
   }
 }
 

@@ -65,7 +65,6 @@ class Dispatcher {
   }
   std::int64_t workerId() const { return workerId_.load(); }
   double lastTurn() const { return lastTurn_.load(); }
-  bool databaseUp() const { return databaseUp_.load(); }
   // Runs claimed by this daemon and not yet recorded as finished.
   std::size_t activeRuns() const;
 
@@ -136,7 +135,6 @@ class Dispatcher {
   bool prepared_ = false;
   std::atomic<std::int64_t> workerId_{0};
   std::atomic<double> lastTurn_{0};
-  std::atomic<bool> databaseUp_{false};
   double lastHeartbeatMono_ = -1e9;
   double lastRecoveryMono_ = -1e9;
   std::optional<bool> lastPaused_;

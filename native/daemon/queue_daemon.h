@@ -67,7 +67,6 @@ class QueueDaemon : public api::DaemonLink {
   // The older of the two threads' last turns: both must be alive for the daemon to be healthy.
   double lastLoopTurn() const override { return std::min(lastTurn_.load(), dispatcher_->lastTurn()); }
   std::int64_t workerId() const override { return dispatcher_->workerId(); }
-  bool databaseUp() const { return dispatcher_->databaseUp(); }
   void setApiUrl(const std::string& url) { dispatcher_->setApiUrl(url); }
 
  private:

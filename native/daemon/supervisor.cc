@@ -111,9 +111,10 @@ std::vector<Ended> Supervisor::tick(double nowMono) {
       watched.killAt = nowMono + 1.0;  // again every second until the group is empty
     }
     const bool groupGone = !killing || !process::groupAlive(watched.identity.pid);
-    if (checkOutput && maxOutputBytes_ > 0 && !watched.outputFile.empty()) capOutput(watched);
+    const bool capped = maxOutputBytes_ > 0 && !watched.outputFile.empty();
+    if (checkOutput && capped) capOutputFile(watched.outputFile, maxOutputBytes_);
     if (watched.leaderGone && groupGone) {
-      if (maxOutputBytes_ > 0 && !watched.outputFile.empty()) capOutput(watched);
+      if (capped) capOutputFile(watched.outputFile, maxOutputBytes_);
       ended.push_back({it->first, watched.exit, watched.stoppedWall, watched.endedBy, watched.timeoutSeconds,
                        watched.outputFile});
       it = watched_.erase(it);
@@ -134,8 +135,6 @@ double Supervisor::secondsUntilDue(double nowMono, double ceiling) const {
   }
   return std::max(0.0, due);
 }
-
-void Supervisor::capOutput(Watched& watched) { capOutputFile(watched.outputFile, maxOutputBytes_); }
 
 std::uint64_t capOutputFile(const std::string& path, long maxBytes) {
   struct stat info {};

@@ -108,7 +108,6 @@ class Supervisor {
     double stoppedWall = 0;
   };
   void signal(Watched& watched, int signal);
-  void capOutput(Watched& watched);
 
   int killGrace_;
   long maxOutputBytes_;

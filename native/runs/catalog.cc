@@ -122,17 +122,29 @@ std::string joinDirectories(const std::string& project, const std::string& appli
   return joined;
 }
 
-Page<Project> Catalog::projects(const CatalogFilter& filter) {
-  auto params = filterParams(kProjectCategories, kProjectText, filter.categories, filter.text);
-  const std::string where = "WHERE 1 = 1" + filterClauses(kProjectCategories, kProjectText);
-  Page<Project> page;
-  page.total = db_.queryOne("SELECT COUNT(*) FROM {skynet_project} p " + where, params)->integer(0);
+namespace {
+
+// One page of a filtered listing: the total, then the rows of `select` (the columns and FROM part,
+// followed by the WHERE clause and `order`) read by `read`.
+template <typename T, typename Read>
+Page<T> readPage(db::Connection& db, const std::string& count, const std::string& select, const std::string& where,
+                 const std::string& order, std::vector<db::Value> params, const CatalogFilter& filter, Read read) {
+  Page<T> page;
+  page.total = db.queryOne(count + where, params)->integer(0);
   params.emplace_back(filter.limit);
   params.emplace_back(filter.offset);
-  for (const auto& row : db_.query(kProjectColumns + where + "ORDER BY p.name, p.id LIMIT ? OFFSET ?", params)) {
-    page.items.push_back(readProject(row));
-  }
+  for (const auto& row : db.query(select + where + order + " LIMIT ? OFFSET ?", params)) page.items.push_back(read(row));
   return page;
+}
+
+}  // namespace
+
+Page<Project> Catalog::projects(const CatalogFilter& filter) {
+  return readPage<Project>(db_, "SELECT COUNT(*) FROM {skynet_project} p ",
+                           kProjectColumns, "WHERE 1 = 1" + filterClauses(kProjectCategories, kProjectText),
+                           "ORDER BY p.name, p.id",
+                           filterParams(kProjectCategories, kProjectText, filter.categories, filter.text), filter,
+                           readProject);
 }
 
 std::optional<Project> Catalog::project(std::int64_t id) {
@@ -184,19 +196,11 @@ std::optional<Deleted> Catalog::deleteProject(std::int64_t id) {
 }
 
 Page<Application> Catalog::applications(const CatalogFilter& filter) {
-  auto params = filterParams(kApplicationCategories, kApplicationText, filter.categories, filter.text);
-  const std::string where = "WHERE 1 = 1" + filterClauses(kApplicationCategories, kApplicationText);
-  Page<Application> page;
-  page.total = db_.queryOne("SELECT COUNT(*) FROM {skynet_application} a"
-                            " LEFT JOIN {skynet_project} p ON p.id = a.project_id " + where,
-                            params)
-                   ->integer(0);
-  params.emplace_back(filter.limit);
-  params.emplace_back(filter.offset);
-  for (const auto& row : db_.query(kApplicationColumns + where + "ORDER BY a.name, a.id LIMIT ? OFFSET ?", params)) {
-    page.items.push_back(readApplication(row));
-  }
-  return page;
+  return readPage<Application>(
+      db_, "SELECT COUNT(*) FROM {skynet_application} a LEFT JOIN {skynet_project} p ON p.id = a.project_id ",
+      kApplicationColumns, "WHERE 1 = 1" + filterClauses(kApplicationCategories, kApplicationText),
+      "ORDER BY a.name, a.id", filterParams(kApplicationCategories, kApplicationText, filter.categories, filter.text),
+      filter, readApplication);
 }
 
 std::optional<Application> Catalog::application(std::int64_t id) {

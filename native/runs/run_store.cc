@@ -233,16 +233,6 @@ std::vector<RunRecord> RunStore::recentRuns(int limit) {
 
 #undef SKYNET_RUN_COLUMNS
 
-std::vector<WorkerRecord> RunStore::liveWorkers(double since) {
-  std::vector<WorkerRecord> workers;
-  for (const auto& row : db_.query("SELECT id, host, pid, version, started, heartbeat FROM {skynet_worker} "
-                                   "WHERE stopped IS NULL AND heartbeat > ? ORDER BY id",
-                                   {since})) {
-    workers.push_back({row.integer(0), row.text(1), row.integer(2), row.text(3), row.real(4), row.real(5), false});
-  }
-  return workers;
-}
-
 }  // namespace skynet::runs
 
 // ---------------------------------------------------------------------------------------------

@@ -158,8 +158,6 @@ class RunStore {
 
   std::vector<RunRecord> runningRuns();
   std::vector<RunRecord> recentRuns(int limit);
-  // Workers whose heartbeat is newer than `since`.
-  std::vector<WorkerRecord> liveWorkers(double since);
 
  private:
   std::vector<RunRecord> readRuns(const std::string& sql, const std::vector<db::Value>& params);
