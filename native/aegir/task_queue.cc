@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <unordered_set>
 
 #include "aegir/php_value.h"
 
@@ -25,48 +24,46 @@ bool tableExists(db::Connection& db, const std::string& table) {
 
 }  // namespace
 
-std::vector<QueuedTask> TaskQueue::queued(std::size_t limit, std::int64_t fromVid) {
-  // Sorted before anything else is read: the inner query touches only the task_status index and
-  // node's vid and changed, and only the `limit` rows it keeps get their type and target (a
-  // longtext column and a join) in the outer one. Sorting the whole queue with those columns
-  // took three times as long with 10,000 queued tasks.
-  const auto rows = db_.query(
-      "SELECT t.nid, t.vid, t.rid, t.task_type, n.changed, COALESCE(r.type, '') "
-      "FROM (SELECT q.vid FROM {hosting_task} q JOIN {node} c ON c.vid = q.vid "
-      "      WHERE q.task_status = 0 AND q.vid >= ? ORDER BY c.changed, c.nid LIMIT ?) oldest "
-      "JOIN {hosting_task} t ON t.vid = oldest.vid "
-      "JOIN {node} n ON n.vid = t.vid "
-      "LEFT JOIN {node} r ON r.nid = t.rid "
-      "ORDER BY n.changed, n.nid",
-      {fromVid, static_cast<std::int64_t>(limit)});
+namespace {
+// The queued task's row: the revision, its node (changed: queue order) and the target's type.
+constexpr const char* kQueuedColumns =
+    "SELECT t.nid, t.vid, t.rid, t.task_type, n.changed, COALESCE(r.type, '') "
+    "FROM {hosting_task} t JOIN {node} n ON n.vid = t.vid LEFT JOIN {node} r ON r.nid = t.rid ";
+}  // namespace
+
+std::vector<QueuedTask> TaskQueue::queuedAbove(std::int64_t fromVid, std::size_t limit) {
+  const auto rows = db_.query(std::string(kQueuedColumns) + "WHERE t.task_status = 0 AND t.vid > ? ORDER BY t.vid LIMIT ?",
+                              {fromVid, static_cast<std::int64_t>(limit)});
   std::vector<QueuedTask> tasks;
   tasks.reserve(rows.size());
   for (const auto& row : rows) tasks.push_back(queuedTaskFrom(row));
   return tasks;
 }
 
-std::vector<QueuedTask> TaskQueue::candidates(std::size_t oldest, std::int64_t fromVid) {
-  std::vector<QueuedTask> tasks = queued(oldest, fromVid);
-  std::unordered_set<std::int64_t> seen;
-  for (const auto& task : tasks) seen.insert(task.vid);
-  // The first queued revision of each site: the inner query reads only the task_status index
-  // range and node's unique vid index; the outer one fetches one row per site.
-  const auto firsts = db_.query(
-      "SELECT t.nid, t.vid, t.rid, t.task_type, n.changed, COALESCE(r.type, '') "
-      "FROM (SELECT MIN(q.vid) AS vid FROM {hosting_task} q JOIN {node} c ON c.vid = q.vid "
-      "      WHERE q.task_status = 0 AND q.vid >= ? GROUP BY q.rid) firsts "
-      "JOIN {hosting_task} t ON t.vid = firsts.vid "
-      "JOIN {node} n ON n.vid = t.vid "
-      "LEFT JOIN {node} r ON r.nid = t.rid",
-      {fromVid});
-  for (const auto& row : firsts) {
-    QueuedTask task = queuedTaskFrom(row);
-    if (seen.insert(task.vid).second) tasks.push_back(std::move(task));
-  }
-  std::sort(tasks.begin(), tasks.end(), [](const QueuedTask& a, const QueuedTask& b) {
-    return a.changed != b.changed ? a.changed < b.changed : a.nid < b.nid;
-  });
+std::vector<QueuedTask> TaskQueue::queuedBetween(std::int64_t first, std::int64_t second) {
+  const auto rows = db_.query(std::string(kQueuedColumns) +
+                                  "WHERE t.task_status = 0 AND t.vid >= ? AND t.vid < ? ORDER BY t.vid",
+                              {first, second});
+  std::vector<QueuedTask> tasks;
+  tasks.reserve(rows.size());
+  for (const auto& row : rows) tasks.push_back(queuedTaskFrom(row));
   return tasks;
+}
+
+std::set<std::int64_t> TaskQueue::stillQueued(const std::vector<std::int64_t>& vids) {
+  if (vids.size() > kStillQueuedAtOnce) throw std::invalid_argument("stillQueued: too many revisions at once");
+  // Always the same number of placeholders (vid 0 is no revision): one prepared statement.
+  std::vector<db::Value> params(vids.begin(), vids.end());
+  params.resize(kStillQueuedAtOnce, db::Value(static_cast<std::int64_t>(0)));
+  std::string marks;
+  for (std::size_t i = 0; i < kStillQueuedAtOnce; ++i) marks += i ? ", ?" : "?";
+  std::set<std::int64_t> queued;
+  for (const auto& row : db_.query("SELECT t.vid FROM {hosting_task} t JOIN {node} n ON n.vid = t.vid "
+                                   "WHERE t.task_status = 0 AND t.vid IN (" + marks + ")",
+                                   params)) {
+    queued.insert(row.integer(0));
+  }
+  return queued;
 }
 
 std::int64_t TaskQueue::maxVid() {

@@ -41,15 +41,16 @@ class TaskQueue {
  public:
   explicit TaskQueue(db::Connection& connection) : db_(connection) {}
 
-  // Queued tasks, oldest first by node.changed, then nid; current revisions only; from
-  // revision `fromVid` on (see daemon/scan_window.h).
-  std::vector<QueuedTask> queued(std::size_t limit, std::int64_t fromVid = 0);
-  // What a poll considers: the `oldest` oldest queued current revisions (as queued()) plus the
-  // oldest queued task (lowest vid) of every site (rid) that has one, so a deep backlog on one
-  // site never hides the others; each task once, sorted by (changed, nid); from `fromVid` on.
-  // Two statements, both on the task_status index from `fromVid`: flat in history; they still
-  // read every queued row from there once (see bench/run for what that costs at 10,000 queued).
-  std::vector<QueuedTask> candidates(std::size_t oldest, std::int64_t fromVid = 0);
+  // Queued tasks (current revisions at status 0) with a vid above `fromVid`, in vid order, at
+  // most `limit`: what is new since a poll (daemon/queue_mirror.h). On the task_status index
+  // from `fromVid`, so flat in the history below it.
+  std::vector<QueuedTask> queuedAbove(std::int64_t fromVid, std::size_t limit);
+  // Every queued task with a vid in [first, second): the audit of one chunk of history, and the
+  // re-read of one revision Skynet handed back.
+  std::vector<QueuedTask> queuedBetween(std::int64_t first, std::int64_t second);
+  // Which of `vids` (at most kStillQueuedAtOnce) are still queued current revisions.
+  static constexpr std::size_t kStillQueuedAtOnce = 16;
+  std::set<std::int64_t> stillQueued(const std::vector<std::int64_t>& vids);
   // The highest revision of any node (0 when none): every new task revision takes its vid from
   // node_revision's AUTO_INCREMENT, so it is above this. Read from node_revision rather than
   // hosting_task, so a stray hosting_task row with a far higher vid cannot raise it (and with it

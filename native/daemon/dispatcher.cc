@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "api/time_text.h"
+#include "daemon/poll_probe.h"
 #include "process/process_identity.h"
 #include "runs/catalog.h"
 #include "runs/schema.h"
@@ -26,9 +27,16 @@ namespace skynet::daemon {
 
 namespace {
 
-constexpr std::size_t kCandidateLimit = 200;
+// The policy sees the oldest this many queued tasks, plus the first of every site.
+constexpr std::size_t kViewOldest = 200;
+// Events written in one batch at most.
+constexpr std::size_t kBatchEvents = 64;
+// A process's start waits this long for the next batch (see the header).
+constexpr double kStartedWriteDelay = 0.05;
 constexpr double kHeartbeatEvery = 5.0;
 constexpr double kRecoverEvery = 10.0;
+// Another worker that beat its heartbeat this recently is taken as running (see writeAndClaim).
+constexpr double kOtherWorkerSilence = 3 * kHeartbeatEvery;
 // A worker on this host whose heartbeat is older than this is dead even if its pid runs (reused).
 constexpr double kLocalWorkerStale = 60.0;
 constexpr double kMaxReconnectDelay = 30.0;
@@ -151,6 +159,7 @@ void Dispatcher::run() {
       if (left > 0) wait = std::min(wait, left);
     }
     if (finishing_.load()) wait = std::min(wait, 0.2);
+    if (db_ && mailbox_.eventsPending() > 0) wait = std::min(wait, kStartedWriteDelay);  // starts that waited
     mailbox_.waitForDatabaseWork(wait);
   }
   const std::size_t unwritten = mailbox_.eventsPending();
@@ -199,7 +208,10 @@ void Dispatcher::turn() {
           reconnectAtMono_ = 0;
           prepared_ = false;
           workerId_.store(0);
-          scan_ = ScanWindow();
+          mirror_.reset();
+          busySites_.clear();
+          otherLocks_.clear();
+          reread_.clear();
           retries_.clear();
         } else if (otherCredentials) {
           db_.reset();  // the same worker reconnects with the new credentials
@@ -210,7 +222,6 @@ void Dispatcher::turn() {
   }
   if (!connect()) return;
   try {
-    if (!writeOutbox()) return;
     const double nowMono = monotonicTime();
     if (nowMono - lastHeartbeatMono_ >= kHeartbeatEvery) {
       const double now = unixTime();
@@ -230,24 +241,23 @@ void Dispatcher::turn() {
       lastRecoveryMono_ = nowMono;
     }
     forwardCancels();
-    bool switching = false;
-    {
-      std::lock_guard<std::mutex> lock(settingsMutex_);
-      switching = pendingSettings_.has_value();
+    // A poll when its time has come or someone announced work (API wake, reload); in between,
+    // freed slots claim from the mirror of the queue.
+    const bool polled = claimingNow() && (nowMono >= nextPollMono_ || pollRequested_.exchange(false));
+    if (polled) {
+      nextPollMono_ = nowMono + settings_.queue.pollInterval;
+      poll();
     }
-    if (claiming_.load() && !switching) {
-      // A full poll when its time has come or someone announced work (API wake, reload); when
-      // only a slot was freed, the last poll's candidates are used again.
-      const bool poll = nowMono >= nextPollMono_ || pollRequested_.exchange(false);
-      if (poll) nextPollMono_ = nowMono + settings_.queue.pollInterval;
-      if (poll || taskSlotFreed_) dispatchTasks(poll);
-      if (poll) createCronRuns();
-      if (poll || jobSlotFreed_) dispatchJobs();
-      taskSlotFreed_ = jobSlotFreed_ = false;
-    }
+    writeAndClaim(polled);
   } catch (const db::Error& error) {
     onDatabaseError(error);
   }
+}
+
+bool Dispatcher::claimingNow() const {
+  if (!claiming_.load()) return false;
+  std::lock_guard<std::mutex> lock(settingsMutex_);
+  return !pendingSettings_.has_value();  // switching databases: claim nothing meanwhile
 }
 
 bool Dispatcher::connect() {
@@ -310,25 +320,156 @@ void Dispatcher::onDatabaseError(const db::Error& error) {
 // Writes the outbox oldest first. A lost connection leaves the item there for the next connection;
 // a statement the server rejects for what it holds is logged and the item dropped, so one bad item
 // never stops the queue. Returns false when the connection was lost.
-bool Dispatcher::writeOutbox() {
-  Event event;
-  while (mailbox_.peekEvent(event)) {
-    try {
-      write(event);
-    } catch (const db::Error& error) {
-      if (error.connectionLost() || !db_) throw;
-      log_.error(std::string("could not record a run's progress, dropping that record: ") + error.what());
-    }
-    mailbox_.popEvent();
+
+void Dispatcher::inBatch(const std::function<void(Batch&)>& body) {
+  Batch batch;
+  {
+    db::Transaction transaction(*db_);
+    body(batch);
+    transaction.commit();
   }
-  return true;
+  for (auto& apply : batch.afterCommit) apply();
+  for (auto& command : batch.commands) mailbox_.post(std::move(command));
 }
 
-void Dispatcher::write(const Event& event) {
+// One probe for what changed, then only what it says is worth reading: the queue's new revisions
+// (and the ones Skynet handed back, and one chunk of history for the audit), the busy sites while
+// anything is queued, cron schedules that came due.
+void Dispatcher::poll() {
+  const double now = unixTime();
+  const PollProbe probe = readPollProbe(*db_, workerId_.load(), now - kOtherWorkerSilence);
+  othersAlive_ = probe.otherWorkers;
+  const double nowMono = monotonicTime();
+  const auto& paused = probe.paused;
+  if (!paused) log_.warning("variable hosting_skynet_paused holds a value that is not a serialized scalar; ignoring it");
+  const bool isPaused = paused.value_or(false);
+  if (!lastPaused_ || *lastPaused_ != isPaused) {
+    if (isPaused) log_.notice("queue paused (hosting_skynet_paused): no new tasks are claimed");
+    else if (lastPaused_) log_.notice("queue resumed");
+    lastPaused_ = isPaused;
+  }
+  paused_ = isPaused;
+  jobsDue_ = jobsDue_ || (probe.nextJob && *probe.nextJob <= now);
+  if (probe.nextCron && *probe.nextCron <= now) createCronRuns();
+  if (paused_) return;  // the mirror waits; what was queued meanwhile is read once resumed
+
+  aegir::TaskQueue tasks(*db_);
+  const auto read = mirror_.nextRead(nowMono, probe.maxVid);
+  if (read.limit > 0) mirror_.applyRead(read, tasks.queuedAbove(read.from, read.limit));
+  for (const auto vid : reread_) {
+    for (const auto& task : tasks.queuedBetween(vid, vid + 1)) mirror_.add(task);
+  }
+  reread_.clear();
+  const auto audit = mirror_.auditRange();
+  if (audit.first < audit.second) mirror_.applyAudit(audit, tasks.queuedBetween(audit.first, audit.second));
+  // Backoffs of tasks no longer queued (cancelled, deleted, run by someone else) are forgotten.
+  for (auto it = retries_.begin(); it != retries_.end();) {
+    it = mirror_.contains(it->second.vid) ? std::next(it) : retries_.erase(it);
+  }
+  busySites_.clear();
+  otherLocks_.clear();
+  if (mirror_.empty()) return;  // an idle queue needs no busy sites
+  // The head of the queue, checked: a task there that someone else ran meanwhile would hold
+  // back the tasks behind it (an exclusive one holds back all of them).
+  const auto head = mirror_.head(aegir::TaskQueue::kStillQueuedAtOnce);
+  const auto still = tasks.stillQueued(head);
+  for (const auto vid : head) {
+    if (!still.count(vid)) mirror_.remove(vid);
+  }
+  // Sites busy under someone else: other runners' tasks in processing and other daemons' locks.
+  // Our own runs are not counted here (the policy knows them).
+  busySites_ = tasks.processingSites(static_cast<std::int64_t>(now));
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    for (const auto& [id, active] : active_) {
+      if (active.kind == "task") busySites_.erase(active.task.rid);
+    }
+  }
+  for (const auto& lock : runs::RunStore(*db_).heldLocks()) {
+    if (lock.rid > 0 && lock.workerId != workerId_.load()) otherLocks_.insert(lock.rid);
+  }
+}
+
+// Starts of processes that may wait for the next batch: nothing but starts is pending, the oldest
+// is younger than kStartedWriteDelay, and the daemon is not finishing.
+bool Dispatcher::startsCanWait(const std::vector<Mailbox::Posted>& events) const {
+  if (events.empty() || finishing_.load()) return false;
+  for (const auto& posted : events) {
+    if (!std::holds_alternative<Started>(posted.event)) return false;
+  }
+  return monotonicTime() - events.front().postedMono < kStartedWriteDelay;
+}
+
+// The outbox and the claims of this turn: one transaction. A batch the server rejects for its
+// content is written again one item at a time (see the header).
+void Dispatcher::writeAndClaim(bool polled) {
+  auto events = mailbox_.peekEvents(kBatchEvents);
+  if (startsCanWait(events)) events.clear();
+  if (othersAlive_ == 0) {
+    writeBatch(events, true);
+    return;
+  }
+  // With other daemons on the database, ends are committed on their own and claims are made
+  // only when polling: a site freed here is then free for every daemon until the next poll of
+  // any of them, where claiming at once (let alone handing the site over in one transaction)
+  // would keep every site with the daemon that holds it.
+  if (!events.empty()) writeBatch(events, false);
+  if (polled) writeBatch({}, true);
+}
+
+void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool claim) {
+  claim = claim && claimingNow();
+  // Runs whose ends are in this batch no longer count as running for the policy.
+  std::set<std::int64_t> ending;
+  for (const auto& posted : events) {
+    if (const auto* ended = std::get_if<Ended>(&posted.event)) ending.insert(ended->runId);
+    if (const auto* failed = std::get_if<LaunchFailed>(&posted.event)) ending.insert(failed->runId);
+  }
+  Batch preview;
+  preview.ended = ending;
+  const auto tasks = claim ? tasksToClaim(&preview) : std::vector<aegir::QueuedTask>{};
+  const bool jobs = claim && jobsToClaim();
+  if (tasks.empty() && !jobs && events.empty()) return;
+  try {
+    inBatch([&](Batch& batch) {
+      batch.ended = ending;
+      // Claims read the locks first, before any lock row is touched: every claimer takes them in
+      // the same order, so two daemons' batches never wait for each other in a circle.
+      if (!tasks.empty() || jobs) locksOf(batch);
+      for (const auto& posted : events) write(posted.event, batch);
+      if (!tasks.empty()) claimTasks(tasks, &batch);
+      if (jobs) claimJobs(&batch);
+    });
+    mailbox_.popEvents(events.size());
+  } catch (const db::Error& error) {
+    if (error.connectionLost() || !db_) throw;
+    log_.warning(std::string("the server rejected a batch of run records, writing them one at a time: ") +
+                 error.what());
+    for (const auto& posted : events) {
+      try {
+        inBatch([&](Batch& batch) {
+          if (const auto* ended = std::get_if<Ended>(&posted.event)) batch.ended.insert(ended->runId);
+          if (const auto* failed = std::get_if<LaunchFailed>(&posted.event)) batch.ended.insert(failed->runId);
+          write(posted.event, batch);
+        });
+      } catch (const db::Error& itemError) {
+        if (itemError.connectionLost() || !db_) throw;
+        log_.error(std::string("could not record a run's progress, dropping that record: ") + itemError.what());
+      }
+      mailbox_.popEvents(1);
+    }
+    if (claim) {
+      claimTasks(tasksToClaim(nullptr), nullptr);
+      if (jobsToClaim()) claimJobs(nullptr);
+    }
+  }
+}
+
+void Dispatcher::write(const Event& event, Batch& batch) {
   if (const auto* started = std::get_if<Started>(&event)) {
-    recordStarted(*started);
+    recordStarted(*started, batch);
   } else if (const auto* failed = std::get_if<LaunchFailed>(&event)) {
-    recordLaunchFailed(*failed);
+    recordLaunchFailed(*failed, batch);
   } else if (const auto* ended = std::get_if<Ended>(&event)) {
     std::string cancelledBy;
     {
@@ -341,28 +482,36 @@ void Dispatcher::write(const Event& event) {
     ending.endedBy = ended->endedBy;
     ending.timeoutSeconds = ended->timeoutSeconds;
     ending.cancelledBy = cancelledBy.empty() ? "api" : cancelledBy;
-    recordEnded(ended->runId, ending, ended->stoppedWall, ended->outputFile);
+    recordEnded(ended->runId, ending, ended->stoppedWall, ended->outputFile, batch);
   }
 }
 
-void Dispatcher::recordStarted(const Started& started) {
+void Dispatcher::recordStarted(const Started& started, Batch& batch) {
   std::string outputFile;
+  double queuedAt = 0;
+  std::string kind;
   {
+    // Known at once (also if this batch is written again): the process runs either way.
     std::lock_guard<std::mutex> lock(activeMutex_);
     auto found = active_.find(started.runId);
     if (found == active_.end()) return;
     found->second.launched = true;
     found->second.startedWall = started.startedWall;
     outputFile = found->second.outputFile;
-    if (metrics_ && found->second.queuedAt > 0) {
-      metrics_->observePickupLatency(found->second.kind, std::max(0.0, started.startedWall - found->second.queuedAt));
-    }
+    queuedAt = found->second.queuedAt;
+    kind = found->second.kind;
   }
-  runs::RunStore(*db_).setProcess(started.runId, {started.identity.pid, started.identity.startTicks,
-                                                  started.identity.bootId, outputFile, started.startedWall});
+  if (metrics_ && queuedAt > 0) {
+    const double latency = std::max(0.0, started.startedWall - queuedAt);
+    batch.afterCommit.push_back([this, kind, latency] { metrics_->observePickupLatency(kind, latency); });
+  }
+  const runs::RunProcess process{started.identity.pid, started.identity.startTicks, started.identity.bootId,
+                                 outputFile, started.startedWall};
+  if (batch.ended.count(started.runId)) batch.processes[started.runId] = process;  // written with its end
+  else runs::RunStore(*db_).setProcess(started.runId, process);
 }
 
-void Dispatcher::recordLaunchFailed(const LaunchFailed& failed) {
+void Dispatcher::recordLaunchFailed(const LaunchFailed& failed, Batch& batch) {
   Active active;
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
@@ -374,31 +523,39 @@ void Dispatcher::recordLaunchFailed(const LaunchFailed& failed) {
   const double now = unixTime();
   if (active.kind == "task") {
     aegir::TaskQueue tasks(*db_);
-    tasks.release(active.task.vid);
+    const bool released = tasks.release(active.task.vid);
     std::string message;
     if (failed.shuttingDown) {
       message = "not started: Skynet was stopping; queued again";
     } else {
       const double delay = retryDelay(active.attempts);
-      retries_[active.task.nid] = {active.attempts, monotonicTime() + delay, active.task.vid};
       message = failed.error + "; queued again, next try in " + seconds(delay);
-      log_.error(describe(active.task) + ": " + message);
+      const Retry retry{active.attempts, monotonicTime() + delay, active.task.vid};
+      batch.afterCommit.push_back([this, retry, nid = active.task.nid, line = describe(active.task) + ": " + message] {
+        retries_[nid] = retry;
+        log_.error(line);
+      });
     }
-    store.finishRun(failed.runId, {runs::state::kDeferred, std::nullopt, std::nullopt, now, validUtf8(message), ""});
+    if (released) batch.afterCommit.push_back([this, vid = active.task.vid] { reread_.insert(vid); });
+    store.finishRun(failed.runId, {runs::state::kDeferred, std::nullopt, std::nullopt, now, validUtf8(message), "", std::nullopt});
   } else if (failed.shuttingDown) {
     store.rescheduleRun(failed.runId, "not started: Skynet was stopping");
   } else {
-    log_.error(Poco::format("job run %?d could not start: %s", failed.runId, failed.error));
     store.finishRun(failed.runId, {runs::state::kFailed, std::nullopt, std::nullopt, now,
-                                   validUtf8("could not start: " + failed.error), ""});
+                                   validUtf8("could not start: " + failed.error), "", std::nullopt});
+    batch.afterCommit.push_back([this, line = Poco::format("job run %?d could not start: %s", failed.runId, failed.error)] {
+      log_.error(line);
+    });
   }
-  (active.kind == "task" ? taskSlotFreed_ : jobSlotFreed_) = true;
-  std::lock_guard<std::mutex> lock(activeMutex_);
-  active_.erase(failed.runId);
+  batch.afterCommit.push_back([this, runId = failed.runId, job = active.kind == "job"] {
+    if (job) jobsDue_ = true;  // a freed job slot: more may be due
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    active_.erase(runId);
+  });
 }
 
 void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, double stoppedWall,
-                             const std::string& outputFile) {
+                             const std::string& outputFile, Batch& batch) {
   Active active;
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
@@ -415,7 +572,7 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
       int code = 0;
       if (exitFile >> code) ending.exit = process::ExitStatus{code, 0};
     }
-    std::remove((file + ".exit").c_str());
+    batch.afterCommit.push_back([exitFile = file + ".exit"] { std::remove(exitFile.c_str()); });
   }
   const std::size_t tailLimit =
       std::min<std::size_t>(active.kind == "task" ? kTaskTailLimit : static_cast<std::size_t>(settings_.api.maxLogBytes),
@@ -429,8 +586,11 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     if (ending.exit->signal) end.signal = ending.exit->signal;
     else end.exitCode = ending.exit->exitCode;
   }
+  if (auto process = batch.processes.find(runId); process != batch.processes.end()) end.process = process->second;
+  const double startedWall = end.process ? end.process->started : active.startedWall;
   runs::RunStore store(*db_);
-  // The task's log entry and status, the claimed revision and the run record: one commit.
+  // The task's log entry and status, the claimed revision and the run record: one transaction
+  // (the batch's, or this one when it is called alone).
   db::Transaction transaction(*db_);
   std::string line;
   if (active.kind == "task") {
@@ -444,11 +604,13 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     if (outcome.action == TaskAction::Release) {
       if (tasks.release(task.vid)) {
         taken = false;
+        batch.afterCommit.push_back([this, vid = task.vid] { reread_.insert(vid); });
         if (ending.neverStarted) {
           end.message += "; queued again";  // nothing ran: no reason to wait
         } else {
           const double delay = retryDelay(active.attempts);
-          retries_[task.nid] = {active.attempts, monotonicTime() + delay, task.vid};
+          const Retry retry{active.attempts, monotonicTime() + delay, task.vid};
+          batch.afterCommit.push_back([this, retry, nid = task.nid] { retries_[nid] = retry; });
           end.message += "; queued again, next try in " + seconds(delay);
         }
       } else {
@@ -465,13 +627,13 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     }
     // hosting-task saved its own revision: the claimed one goes back to 0, as Aegir's runners leave it.
     if (current.exists && current.currentVid != task.vid) tasks.resetClaimedRevision(task.vid);
-    if (taken) retries_.erase(task.nid);
+    if (taken) batch.afterCommit.push_back([this, nid = task.nid] { retries_.erase(nid); });
     if (active.adoptedFrom) {
       end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
     }
     end.message = validUtf8(end.message);
     store.finishRun(runId, end);
-    const std::string duration = active.startedWall > 0 ? " in " + seconds(stoppedWall - active.startedWall) : "";
+    const std::string duration = startedWall > 0 ? " in " + seconds(stoppedWall - startedWall) : "";
     line = Poco::format("%s finished: %s%s (run %?d, %s)%s", describe(task), end.state, duration, runId,
                         describeExit(ending.exit),
                         end.message.empty() ? std::string() : ": " + end.message);
@@ -492,18 +654,20 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
                         describeExit(ending.exit), outcome.message.empty() ? std::string() : ": " + outcome.message);
   }
   transaction.commit();
-  {
-    std::lock_guard<std::mutex> lock(activeMutex_);
-    active_.erase(runId);
-  }
-  (active.kind == "task" ? taskSlotFreed_ : jobSlotFreed_) = true;
-  if (metrics_) {
-    metrics_->countOutcome(active.kind, end.state.empty() ? runs::state::kScheduled : end.state);
-    if (active.startedWall > 0) metrics_->observeRunDuration(active.kind, std::max(0.0, stoppedWall - active.startedWall));
-  }
-  if (end.state == runs::state::kSucceeded) log_.information(line);
-  else if (end.state == runs::state::kWarning || end.state == runs::state::kDeferred) log_.warning(line);
-  else log_.error(line);
+  batch.afterCommit.push_back([this, runId, kind = active.kind, state = end.state, startedWall, stoppedWall, line] {
+    {
+      std::lock_guard<std::mutex> lock(activeMutex_);
+      active_.erase(runId);
+    }
+    if (kind == "job") jobsDue_ = true;  // a freed job slot: more may be due
+    if (metrics_) {
+      metrics_->countOutcome(kind, state.empty() ? runs::state::kScheduled : state);
+      if (startedWall > 0) metrics_->observeRunDuration(kind, std::max(0.0, stoppedWall - startedWall));
+    }
+    if (state == runs::state::kSucceeded) log_.information(line);
+    else if (state == runs::state::kWarning || state == runs::state::kDeferred) log_.warning(line);
+    else log_.error(line);
+  });
 }
 
 void Dispatcher::recover(bool atStart) {
@@ -588,7 +752,7 @@ void Dispatcher::adoptOrFinalize(const runs::UnfinishedRun& run, std::int64_t fr
   ending.neverStarted = run.process.pid == 0;
   ending.cancelledBy = run.cancelledBy.empty() ? "api" : run.cancelledBy;
   if (!run.cancelledBy.empty()) ending.endedBy = EndedBy::Cancel;
-  recordEnded(run.id, ending, unixTime(), run.process.outputFile);
+  inBatch([&](Batch& batch) { recordEnded(run.id, ending, unixTime(), run.process.outputFile, batch); });
 }
 
 void Dispatcher::finalizeLost(const runs::UnfinishedRun& run, const runs::WorkerRecord& worker) {
@@ -607,7 +771,7 @@ void Dispatcher::finalizeLost(const runs::UnfinishedRun& run, const runs::Worker
       if (current.currentVid != run.vid) tasks.resetClaimedRevision(run.vid);
     }
   }
-  store.finishRun(run.id, {runs::state::kLost, std::nullopt, std::nullopt, now, why, ""});
+  store.finishRun(run.id, {runs::state::kLost, std::nullopt, std::nullopt, now, why, "", std::nullopt});
   log_.error(Poco::format("run %?d (%s) lost: %s", run.id, run.kind, why));
 }
 
@@ -634,86 +798,59 @@ void Dispatcher::forwardCancels() {
 // `fresh`: read the queue (a poll). Otherwise (a slot was freed, nothing new was announced) the
 // candidates of the last poll are used again: a stale candidate costs only a claim that affects
 // no row, and what was queued since comes with the next poll or wake-up.
-void Dispatcher::dispatchTasks(bool fresh) {
+
+std::vector<runs::SiteLock>& Dispatcher::locksOf(Batch& batch) {
+  if (!batch.locks) {
+    batch.locks = runs::RunStore(*db_).lockAll();
+    otherLocks_.clear();
+    for (const auto& lock : *batch.locks) {
+      if (lock.rid > 0 && lock.workerId != workerId_.load()) otherLocks_.insert(lock.rid);
+    }
+  }
+  return *batch.locks;
+}
+
+// From the mirror, in memory: no statement unless the policy picks something.
+std::vector<aegir::QueuedTask> Dispatcher::tasksToClaim(const Batch* batch) {
+  if (paused_ || mirror_.empty()) return {};
   std::vector<scheduler::RunningTask> running;
-  std::set<std::int64_t> ownSites;
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     for (const auto& [id, active] : active_) {
-      if (active.kind != "task") continue;
+      if (active.kind != "task" || (batch && batch->ended.count(id))) continue;
       running.push_back({active.task.nid, active.task.rid, active.exclusive});
-      ownSites.insert(active.task.rid);
     }
   }
-  if (!fresh && !candidates_.valid) fresh = true;
-  if (!fresh && static_cast<int>(running.size()) >= settings_.queue.concurrency) return;
-  aegir::TaskQueue tasks(*db_);
-  const double nowMono = monotonicTime();
-  if (fresh) {
-    const auto paused = tasks.paused();
-    if (!paused) log_.warning("variable hosting_skynet_paused holds a value that is not a serialized scalar; ignoring it");
-    const bool isPaused = paused.value_or(false);
-    if (!lastPaused_ || *lastPaused_ != isPaused) {
-      if (isPaused) log_.notice("queue paused (hosting_skynet_paused): no new tasks are claimed");
-      else if (lastPaused_) log_.notice("queue resumed");
-      lastPaused_ = isPaused;
-    }
-    candidates_ = {};
-    candidates_.paused = isPaused;
-    candidates_.valid = true;
-    if (isPaused) return;
-    // Read also when every slot is taken: the next freed slot then claims from this list at once.
-    const std::int64_t maxVid = tasks.maxVid();  // before the poll: a vid it misses is above it
-    const std::int64_t from = scan_.from(nowMono);
-    candidates_.queued = tasks.candidates(kCandidateLimit, from);
-    std::vector<std::int64_t> found, own;
-    for (const auto& task : candidates_.queued) found.push_back(task.vid);
-    {
-      std::lock_guard<std::mutex> lock(activeMutex_);
-      for (const auto& [id, active] : active_) {
-        if (active.kind == "task") own.push_back(active.task.vid);
-      }
-    }
-    for (const auto& entry : retries_) own.push_back(entry.second.vid);
-    scan_.update(nowMono, from, candidates_.queued.size() < kCandidateLimit, found, maxVid, own);
-    // Sites busy under someone else: other runners' tasks in processing and other daemons' locks.
-    // Our own runs are not counted here (the policy knows them), so a site is free again in the
-    // cached view as soon as our task on it ended.
-    if (!candidates_.queued.empty()) {  // an idle queue needs no busy sites
-      candidates_.busySites = tasks.processingSites(static_cast<std::int64_t>(unixTime()));
-      for (const auto rid : ownSites) candidates_.busySites.erase(rid);
-      for (const auto& lock : runs::RunStore(*db_).heldLocks()) {
-        if (lock.rid > 0 && lock.workerId != workerId_.load()) candidates_.busySites.insert(lock.rid);
-      }
-    }
-    if (candidates_.queued.size() < kCandidateLimit) {
-      // Forget backoffs of tasks no longer queued (cancelled, deleted, run by someone else).
-      for (auto it = retries_.begin(); it != retries_.end();) {
-        const bool stillQueued = std::any_of(candidates_.queued.begin(), candidates_.queued.end(),
-                                             [&](const aegir::QueuedTask& t) { return t.nid == it->first; });
-        it = stillQueued ? std::next(it) : retries_.erase(it);
-      }
-    }
-  }
-  if (candidates_.paused) return;
+  if (static_cast<int>(running.size()) >= settings_.queue.concurrency) return {};
   scheduler::QueueView view;
-  view.queued = candidates_.queued;
-  view.busySites = candidates_.busySites;
+  view.queued = mirror_.view(kViewOldest);
+  view.busySites = busySites_;
+  view.busySites.insert(otherLocks_.begin(), otherLocks_.end());
   view.running = running;
-  view.now = nowMono;
+  view.now = monotonicTime();
   for (const auto& [nid, retry] : retries_) view.retryAfter[nid] = retry.afterMono;
-  for (const auto& task : policy_.select(view)) {
+  return policy_.select(view);
+}
+
+void Dispatcher::claimTasks(const std::vector<aegir::QueuedTask>& tasks, Batch* batch) {
+  for (const auto& task : tasks) {
     if (!claiming_.load()) break;
-    claimTask(task);
-    // Claimed or taken by someone else: either way it is no candidate any more.
-    auto& queued = candidates_.queued;
-    queued.erase(std::remove_if(queued.begin(), queued.end(),
-                                [&](const aegir::QueuedTask& t) { return t.nid == task.nid; }),
-                 queued.end());
+    if (batch) {
+      claimTask(task, *batch);
+      continue;
+    }
+    try {
+      inBatch([&](Batch& own) { claimTask(task, own); });
+    } catch (const db::Error& error) {
+      if (error.connectionLost() || !db_) throw;
+      // Left out of the mirror until the audit reads it again, so it cannot stop the queue.
+      log_.error(describe(task) + ": the server rejected its claim, leaving it queued: " + error.what());
+      mirror_.remove(task.vid);
+    }
   }
 }
 
-bool Dispatcher::claimTask(const aegir::QueuedTask& task) {
+bool Dispatcher::claimTask(const aegir::QueuedTask& task, Batch& batch) {
   const double now = unixTime();
   const bool exclusive = policy_.isExclusive(task);
   const int attempts = retries_.count(task.nid) ? retries_[task.nid].attempts + 1 : 1;
@@ -724,29 +861,30 @@ bool Dispatcher::claimTask(const aegir::QueuedTask& task) {
   std::string command = spec.executable;
   for (const auto& argument : spec.arguments) command += " " + argument;
 
-  std::int64_t runId = 0;
-  {
-    runs::RunStore store(*db_);
-    aegir::TaskQueue tasks(*db_);
-    db::Transaction transaction(*db_);
-    store.lockGuard();
-    for (const auto& lock : store.heldLocks()) {
-      if (lock.rid <= 0) continue;  // applications' locks do not concern tasks
-      if (lock.rid == task.rid || lock.exclusive || exclusive) {
-        log_.debug(describe(task) + " waits: site " + std::to_string(lock.rid) + " is held by run " +
-                   std::to_string(lock.runId));
-        return false;
-      }
-    }
-    if (!tasks.claim(task, static_cast<std::int64_t>(now))) {
-      log_.debug(describe(task) + " was taken by another runner");
+  runs::RunStore store(*db_);
+  aegir::TaskQueue tasks(*db_);
+  auto& locks = locksOf(batch);
+  for (const auto& lock : locks) {
+    if (lock.rid <= 0 || batch.ended.count(lock.runId)) continue;  // the guard, applications, runs ending now
+    if (lock.rid == task.rid || lock.exclusive || exclusive) {
+      log_.debug(describe(task) + " waits: site " + std::to_string(lock.rid) + " is held by run " +
+                 std::to_string(lock.runId));
       return false;
     }
-    runId = store.startTaskRun({task.nid, task.vid, task.rid, task.type, command, workerId_.load(), host_, attempts, now,
-                                static_cast<double>(task.changed), timeout});
-    store.takeLock({task.rid, exclusive, runId, workerId_.load()}, now);
-    transaction.commit();
   }
+  // Claimed or taken by someone else: either way it is no candidate any more.
+  batch.afterCommit.push_back([this, vid = task.vid] { mirror_.remove(vid); });
+  if (!tasks.claim(task, static_cast<std::int64_t>(now))) {
+    log_.debug(describe(task) + " was taken by another runner");
+    return false;
+  }
+  const std::int64_t runId =
+      store.startTaskRun({task.nid, task.vid, task.rid, task.type, command, workerId_.load(), host_, attempts, now,
+                          static_cast<double>(task.changed), timeout});
+  const runs::SiteLock taken{task.rid, exclusive, runId, workerId_.load()};
+  store.takeLock(taken, now);
+  locks.push_back(taken);
+
   Active active;
   active.kind = "task";
   active.task = task;
@@ -755,21 +893,128 @@ bool Dispatcher::claimTask(const aegir::QueuedTask& task) {
   active.timeout = timeout;
   active.outputFile = outputFileFor("task-" + std::to_string(task.nid), runId);
   active.queuedAt = static_cast<double>(task.changed);
-  if (metrics_) metrics_->countClaim("task");
-  {
-    std::lock_guard<std::mutex> lock(activeMutex_);
-    active_[runId] = active;
-  }
   spec.environment = baseEnvironment_;
   spec.environment["SKYNET_RUN_ID"] = std::to_string(runId);
   spec.outputFile = active.outputFile;
-  log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(task), runId, attempts));
-  mailbox_.post(Command{Launch{runId, spec, timeout}});
+  batch.afterCommit.push_back([this, runId, active, attempts] {
+    if (metrics_) metrics_->countClaim("task");
+    {
+      std::lock_guard<std::mutex> lock(activeMutex_);
+      active_[runId] = active;
+    }
+    log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(active.task), runId, attempts));
+  });
+  batch.commands.push_back(Command{Launch{runId, spec, timeout}});
   return true;
 }
 
-// An application's recurring schedule: one run per slot that has come; slots missed while no
-// daemon ran make one run, not one each (the next slot counts from now).
+bool Dispatcher::jobsToClaim() const {
+  if (!jobsDue_) return false;
+  int running = 0;
+  std::lock_guard<std::mutex> lock(activeMutex_);
+  for (const auto& [id, active] : active_) running += active.kind == "job" ? 1 : 0;
+  return running < settings_.runs.concurrency;
+}
+
+void Dispatcher::claimJobs(Batch* batch) {
+  int running = 0;
+  std::set<std::int64_t> ownApplications;
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    for (const auto& [id, active] : active_) {
+      if (active.kind != "job" || (batch && batch->ended.count(id))) continue;
+      ++running;
+      ownApplications.insert(active.applicationId);
+    }
+  }
+  if (running >= settings_.runs.concurrency) return;
+  const auto due = runs::RunStore(*db_).dueJobs(unixTime(), kJobBatch);
+  if (due.empty()) jobsDue_ = false;
+  for (const auto& job : due) {
+    if (running >= settings_.runs.concurrency || !claiming_.load()) break;
+    if (!job.allowParallel && ownApplications.count(job.applicationId)) continue;
+    bool claimed = false;
+    if (batch) {
+      claimed = claimJob(job, *batch);
+    } else {
+      try {
+        inBatch([&](Batch& own) { claimed = claimJob(job, own); });
+      } catch (const db::Error& error) {
+        if (error.connectionLost() || !db_) throw;
+        log_.error(Poco::format("job run %?d: the server rejected its claim: %s", job.runId, std::string(error.what())));
+      }
+    }
+    if (claimed) {
+      ++running;
+      ownApplications.insert(job.applicationId);
+    }
+  }
+}
+
+bool Dispatcher::claimJob(const runs::DueJob& job, Batch& batch) {
+  const double now = unixTime();
+  runs::RunStore store(*db_);
+  auto& locks = locksOf(batch);
+  if (!job.allowParallel) {
+    for (const auto& lock : locks) {
+      if (lock.rid == -job.applicationId && !batch.ended.count(lock.runId)) return false;
+    }
+  }
+  if (!store.claimJob(job.runId, workerId_.load(), host_, now)) return false;
+  if (!job.allowParallel && job.applicationId > 0) {
+    const runs::SiteLock taken{-job.applicationId, false, job.runId, workerId_.load()};
+    store.takeLock(taken, now);
+    locks.push_back(taken);
+  }
+  const int timeout = job.timeout > 0 ? job.timeout : settings_.runs.timeout;
+  Active active;
+  active.kind = "job";
+  active.applicationId = job.applicationId;
+  active.timeout = timeout;
+  active.outputFile = outputFileFor("job-" + std::to_string(job.applicationId), job.runId);
+  active.queuedAt = job.schedule;
+  batch.afterCommit.push_back([this, runId = job.runId, active] {
+    if (metrics_) metrics_->countClaim("job");
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    active_[runId] = active;
+  });
+  process::LaunchSpec spec;
+  spec.executable = "/bin/sh";
+  // The command runs in a subshell whose exit code is also written beside the output: a daemon
+  // that adopts the job after a restart cannot wait for it, but reads its outcome there.
+  // The file's name is passed as $0, so no quoting of a path is needed.
+  spec.arguments = {"-c", "(\n" + job.command + "\n); code=$?; echo $code > \"$0\"; exit $code",
+                    active.outputFile + ".exit"};
+  spec.environment = baseEnvironment_;
+  spec.environment["SKYNET_RUN_ID"] = std::to_string(job.runId);
+  spec.environment["SKYNET_RUN_TOKEN"] = job.token;
+  {
+    std::lock_guard<std::mutex> lock(settingsMutex_);
+    spec.environment["SKYNET_API_URL"] = apiUrl_;
+  }
+  spec.outputFile = active.outputFile;
+  const std::string directory = settings_.runs.workdir + "/" + job.directory;
+  if (!staysInside(job.directory)) {
+    batch.afterCommit.push_back([this, runId = job.runId, directory = job.directory] {
+      mailbox_.post(Event{LaunchFailed{runId, "directory '" + directory + "' is outside runs.workdir", false}});
+    });
+    return true;
+  }
+  if (!Poco::File(directory).exists()) {
+    batch.afterCommit.push_back([this, runId = job.runId, directory] {
+      mailbox_.post(Event{LaunchFailed{runId, "directory " + directory + " does not exist", false}});
+    });
+    return true;
+  }
+  spec.workingDirectory = directory;
+  batch.afterCommit.push_back([this, line = Poco::format("job run %?d (application %?d) claimed: %s in %s", job.runId,
+                                                         job.applicationId, job.command, directory)] {
+    log_.information(line);
+  });
+  batch.commands.push_back(Command{Launch{job.runId, spec, timeout}});
+  return true;
+}
+
 void Dispatcher::createCronRuns() {
   runs::Catalog catalog(*db_);
   const double now = unixTime();
@@ -799,86 +1044,6 @@ void Dispatcher::createCronRuns() {
   }
 }
 
-void Dispatcher::dispatchJobs() {
-  int running = 0;
-  std::set<std::int64_t> ownApplications;
-  {
-    std::lock_guard<std::mutex> lock(activeMutex_);
-    for (const auto& [id, active] : active_) {
-      if (active.kind != "job") continue;
-      ++running;
-      ownApplications.insert(active.applicationId);
-    }
-  }
-  if (running >= settings_.runs.concurrency) return;
-  const auto due = runs::RunStore(*db_).dueJobs(unixTime(), kJobBatch);
-  for (const auto& job : due) {
-    if (running >= settings_.runs.concurrency || !claiming_.load()) break;
-    if (!job.allowParallel && ownApplications.count(job.applicationId)) continue;
-    if (claimJob(job)) {
-      ++running;
-      ownApplications.insert(job.applicationId);
-    }
-  }
-}
-
-bool Dispatcher::claimJob(const runs::DueJob& job) {
-  const double now = unixTime();
-  runs::RunStore store(*db_);
-  {
-    db::Transaction transaction(*db_);
-    store.lockGuard();
-    if (!job.allowParallel) {
-      for (const auto& lock : store.heldLocks()) {
-        if (lock.rid == -job.applicationId) return false;
-      }
-    }
-    if (!store.claimJob(job.runId, workerId_.load(), host_, now)) return false;
-    if (!job.allowParallel && job.applicationId > 0) store.takeLock({-job.applicationId, false, job.runId, workerId_.load()}, now);
-    transaction.commit();
-  }
-  const int timeout = job.timeout > 0 ? job.timeout : settings_.runs.timeout;
-  Active active;
-  active.kind = "job";
-  active.applicationId = job.applicationId;
-  active.timeout = timeout;
-  active.outputFile = outputFileFor("job-" + std::to_string(job.applicationId), job.runId);
-  active.queuedAt = job.schedule;
-  if (metrics_) metrics_->countClaim("job");
-  {
-    std::lock_guard<std::mutex> lock(activeMutex_);
-    active_[job.runId] = active;
-  }
-  process::LaunchSpec spec;
-  spec.executable = "/bin/sh";
-  // The command runs in a subshell whose exit code is also written beside the output: a daemon
-  // that adopts the job after a restart cannot wait for it, but reads its outcome there.
-  // The file's name is passed as $0, so no quoting of a path is needed.
-  spec.arguments = {"-c", "(\n" + job.command + "\n); code=$?; echo $code > \"$0\"; exit $code",
-                    active.outputFile + ".exit"};
-  spec.environment = baseEnvironment_;
-  spec.environment["SKYNET_RUN_ID"] = std::to_string(job.runId);
-  spec.environment["SKYNET_RUN_TOKEN"] = job.token;
-  {
-    std::lock_guard<std::mutex> lock(settingsMutex_);
-    spec.environment["SKYNET_API_URL"] = apiUrl_;
-  }
-  spec.outputFile = active.outputFile;
-  const std::string directory = settings_.runs.workdir + "/" + job.directory;
-  if (!staysInside(job.directory)) {
-    mailbox_.post(Event{LaunchFailed{job.runId, "directory '" + job.directory + "' is outside runs.workdir", false}});
-    return true;
-  }
-  if (!Poco::File(directory).exists()) {
-    mailbox_.post(Event{LaunchFailed{job.runId, "directory " + directory + " does not exist", false}});
-    return true;
-  }
-  spec.workingDirectory = directory;
-  log_.information(Poco::format("job run %?d (application %?d) claimed: %s in %s", job.runId, job.applicationId,
-                                job.command, directory));
-  mailbox_.post(Command{Launch{job.runId, spec, timeout}});
-  return true;
-}
 
 std::string Dispatcher::semaphoreOwner() const {
   return std::string(aegir::TaskQueue::kSkynetSemaphoreOwner) + host_ + ":" + std::to_string(workerId_.load());

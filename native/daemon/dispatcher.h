@@ -1,12 +1,21 @@
 // The queue daemon's database thread: everything that waits on MariaDB happens here, so the
 // supervision thread (daemon/supervisor.h) keeps its deadlines while the database is frozen.
 //
-// Each turn it (re)connects with backoff, writes the outbox (what the supervision thread saw),
-// beats the heartbeat, adopts or finalizes the runs of dead workers, forwards cancel requests,
-// and claims what the scheduling policy allows: Aegir tasks (up to queue.concurrency) and due
-// lackey jobs (up to runs.concurrency). A claim, its run record and its site lock are one
-// transaction behind a guard row, so per-site and exclusive rules hold across every daemon on the
-// database. Claimed runs are handed to the supervision thread as Launch commands.
+// Each turn it (re)connects with backoff, beats the heartbeat, adopts or finalizes the runs of
+// dead workers, forwards cancel requests, polls when its time has come or it was woken (one probe
+// statement; the queue itself is mirrored, daemon/queue_mirror.h, so a poll reads only what is
+// new), and then writes one batch: the outbox (what the supervision thread saw) and the claims
+// the scheduling policy allows, Aegir tasks (up to queue.concurrency) and due lackey jobs (up to
+// runs.concurrency), in one transaction behind the lock table (RunStore::lockAll), so per-site
+// and exclusive rules hold across every daemon on the database. What the batch changes in memory
+// (the runs it ends and claims, the mirror, logs, metrics) applies once it is committed. Claimed
+// runs are handed to the supervision thread as Launch commands.
+//
+// A batch the server rejects for its content (not a lost connection) is written again one item
+// at a time, and the item it rejects is logged and dropped, so one bad record never stops the
+// queue. A process's start is written with the next batch, or after kStartedWriteDelay: a short
+// run's start and end are then one statement (a daemon killed meanwhile finds the process by the
+// SKYNET_RUN_ID in its environment).
 //
 // Threading: run() is the thread's body; every other public method is thread-safe.
 #pragma once
@@ -15,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,7 +36,7 @@
 #include "config/settings.h"
 #include "daemon/mailbox.h"
 #include "daemon/outcome.h"
-#include "daemon/scan_window.h"
+#include "daemon/queue_mirror.h"
 #include "db/connection.h"
 #include "metrics/metrics.h"
 #include "runs/run_store.h"
@@ -89,24 +99,47 @@ class Dispatcher {
     std::int64_t vid = 0;
   };
 
+  // What one transaction changes in memory, applied once it is committed.
+  struct Batch {
+    std::vector<std::function<void()>> afterCommit;
+    std::vector<Command> commands;          // to the supervision thread, once committed
+    std::set<std::int64_t> ended;           // runs this batch records as ended
+    std::map<std::int64_t, runs::RunProcess> processes;  // starts of runs that end in this batch too
+    std::optional<std::vector<runs::SiteLock>> locks;    // read under the lock table's locks
+  };
+
   void turn();
   bool connect();
   void prepare(db::Connection& connection);
   void onDatabaseError(const db::Error& error);
-  bool writeOutbox();
-  void write(const Event& event);
-  void recordStarted(const Started& started);
-  void recordLaunchFailed(const LaunchFailed& failed);
-  void recordEnded(std::int64_t runId, const RunEnding& ending, double stoppedWall, const std::string& outputFile);
+  // Runs `body` in one transaction and applies its batch once committed.
+  void inBatch(const std::function<void(Batch&)>& body);
+  bool claimingNow() const;
+  void poll();
+  void writeAndClaim(bool polled);
+  // One transaction: `events`, then the claims the policy allows when `claim`.
+  void writeBatch(const std::vector<Mailbox::Posted>& events, bool claim);
+  bool startsCanWait(const std::vector<Mailbox::Posted>& events) const;
+  void write(const Event& event, Batch& batch);
+  void recordStarted(const Started& started, Batch& batch);
+  void recordLaunchFailed(const LaunchFailed& failed, Batch& batch);
+  void recordEnded(std::int64_t runId, const RunEnding& ending, double stoppedWall, const std::string& outputFile,
+                   Batch& batch);
   void recover(bool atStart);
   void adoptOrFinalize(const runs::UnfinishedRun& run, std::int64_t fromWorker);
   void finalizeLost(const runs::UnfinishedRun& run, const runs::WorkerRecord& worker);
   void forwardCancels();
-  void dispatchTasks(bool fresh);
+  // The tasks the policy picks now (none when nothing can start).
+  std::vector<aegir::QueuedTask> tasksToClaim(const Batch* batch);
+  // Claims `tasks` in `batch`, or each in its own transaction when `batch` is null.
+  void claimTasks(const std::vector<aegir::QueuedTask>& tasks, Batch* batch);
   void createCronRuns();
-  void dispatchJobs();
-  bool claimTask(const aegir::QueuedTask& task);
-  bool claimJob(const runs::DueJob& job);
+  bool jobsToClaim() const;
+  void claimJobs(Batch* batch);
+  bool claimTask(const aegir::QueuedTask& task, Batch& batch);
+  bool claimJob(const runs::DueJob& job, Batch& batch);
+  // The locks as this batch sees them: read once, under the lock table's locks.
+  std::vector<runs::SiteLock>& locksOf(Batch& batch);
   std::string semaphoreOwner() const;
   std::string outputFileFor(const std::string& prefix, std::int64_t runId) const;
   std::string readTail(const std::string& file, std::size_t limit) const;
@@ -143,19 +176,15 @@ class Dispatcher {
   mutable std::mutex activeMutex_;
   std::map<std::int64_t, Active> active_;
   std::map<std::int64_t, Retry> retries_;  // by task nid
-  ScanWindow scan_;
-  // What the last poll read, used again when only a slot was freed.
-  struct Candidates {
-    bool valid = false;
-    bool paused = false;
-    std::vector<aegir::QueuedTask> queued;
-    std::set<std::int64_t> busySites;  // under other runners and daemons
-  } candidates_;
+  QueueMirror mirror_;
+  bool paused_ = false;
+  std::set<std::int64_t> busySites_;   // processing under another runner, at the last poll
+  std::set<std::int64_t> otherLocks_;  // sites other daemons held, at the last look at the locks
+  std::set<std::int64_t> reread_;      // vids we handed back to the queue, read again by the next poll
+  std::int64_t othersAlive_ = 0;       // other workers with a recent heartbeat, at the last poll
+  bool jobsDue_ = false;               // the last probe saw a due job, or a job slot freed since
   double nextPollMono_ = 0;
   std::atomic<bool> pollRequested_{false};
-  bool taskSlotFreed_ = false;
-  bool jobSlotFreed_ = false;
-
   std::atomic<bool> claiming_{true};
   std::atomic<bool> finishing_{false};
   std::atomic<double> finishBy_{0};

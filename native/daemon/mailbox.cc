@@ -1,6 +1,10 @@
 #include "daemon/mailbox.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
+
+#include "util/clock.h"
 
 namespace skynet::daemon {
 
@@ -27,22 +31,21 @@ bool Mailbox::commandsPending() const {
 void Mailbox::post(Event event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    events_.push_back(std::move(event));
+    events_.push_back({monotonicTime(), std::move(event)});
     databaseWoken_ = true;
   }
   databaseWork_.notify_one();
 }
 
-bool Mailbox::peekEvent(Event& event) const {
+std::vector<Mailbox::Posted> Mailbox::peekEvents(std::size_t max) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (events_.empty()) return false;
-  event = events_.front();
-  return true;
+  const std::size_t count = std::min(max, events_.size());
+  return std::vector<Posted>(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(count));
 }
 
-void Mailbox::popEvent() {
+void Mailbox::popEvents(std::size_t count) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!events_.empty()) events_.pop_front();
+  events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(std::min(count, events_.size())));
 }
 
 std::size_t Mailbox::eventsPending() const {

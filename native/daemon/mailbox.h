@@ -46,9 +46,15 @@ class Mailbox {
   bool commandsPending() const;
 
   void post(Event event);
-  // The oldest event, left in the outbox until popEvent(); false when there is none.
-  bool peekEvent(Event& event) const;
-  void popEvent();
+  // The oldest `max` events, left in the outbox until popEvents(); each with the monotonic time
+  // it was posted at.
+  struct Posted {
+    double postedMono = 0;
+    Event event;
+  };
+  std::vector<Posted> peekEvents(std::size_t max) const;
+  // Removes the oldest `count` events (only the database thread takes events out).
+  void popEvents(std::size_t count);
   std::size_t eventsPending() const;
 
   // The database thread sleeps here until an event arrives, wakeDatabase() is called, or the time passes.
@@ -61,7 +67,7 @@ class Mailbox {
   std::condition_variable databaseWork_;
   bool databaseWoken_ = false;
   std::vector<Command> commands_;
-  std::deque<Event> events_;
+  std::deque<Posted> events_;
 };
 
 }  // namespace skynet::daemon

@@ -55,11 +55,18 @@ void RunStore::setProcess(std::int64_t runId, const RunProcess& process) {
 
 bool RunStore::finishRun(std::int64_t runId, const RunEnd& end) {
   db::Transaction transaction(db_);
-  const bool wrote =
-      db_.execute("UPDATE {skynet_run} SET state = ?, exit_code = ?, term_signal = ?, stopped = ?, message = ?,"
-                  " log_tail = ? WHERE id = ? AND state = 'running'",
-                  {end.state, optionalInt(end.exitCode), optionalInt(end.signal), end.stopped, end.message,
-                   end.logTail, runId}) == 1;
+  std::string sql = "UPDATE {skynet_run} SET state = ?, exit_code = ?, term_signal = ?, stopped = ?, message = ?, log_tail = ?";
+  std::vector<db::Value> values{end.state,   optionalInt(end.exitCode), optionalInt(end.signal),
+                                end.stopped, end.message,               end.logTail};
+  if (end.process) {
+    // A process that ended before its start was recorded: both in one statement.
+    sql += ", pid = ?, proc_start = ?, boot_id = ?, output_file = ?, started = ?";
+    values.insert(values.end(), {end.process->pid, static_cast<std::int64_t>(end.process->procStart),
+                                 end.process->bootId, end.process->outputFile, end.process->started});
+  }
+  values.push_back(runId);
+  const bool wrote = db_.execute(sql + " WHERE id = ? AND state = 'running'", values) == 1;
+  if (!wrote && end.process) setProcess(runId, *end.process);
   if (!wrote) {
     // A stop reported through the API came first: keep its state, add what only the daemon knows.
     db_.execute("UPDATE {skynet_run} SET exit_code = COALESCE(exit_code, ?), term_signal = ?,"
@@ -80,15 +87,22 @@ void RunStore::rescheduleRun(std::int64_t runId, const std::string& message) {
   transaction.commit();
 }
 
-void RunStore::lockGuard() { db_.query("SELECT rid FROM {skynet_lock} WHERE rid = 0 FOR UPDATE"); }
+namespace {
+std::vector<SiteLock> locksFrom(const std::vector<db::Row>& rows) {
+  std::vector<SiteLock> locks;
+  for (const auto& row : rows) locks.push_back({row.integer(0), row.integer(1) != 0, row.integer(2), row.integer(3)});
+  return locks;
+}
+}  // namespace
+
+std::vector<SiteLock> RunStore::lockAll() {
+  return locksFrom(
+      db_.query("SELECT rid, exclusive, COALESCE(run_id, 0), COALESCE(worker_id, 0) FROM {skynet_lock} FOR UPDATE"));
+}
 
 std::vector<SiteLock> RunStore::heldLocks() {
-  std::vector<SiteLock> locks;
-  for (const auto& row :
-       db_.query("SELECT rid, exclusive, COALESCE(run_id, 0), COALESCE(worker_id, 0) FROM {skynet_lock} WHERE rid <> 0")) {
-    locks.push_back({row.integer(0), row.integer(1) != 0, row.integer(2), row.integer(3)});
-  }
-  return locks;
+  return locksFrom(
+      db_.query("SELECT rid, exclusive, COALESCE(run_id, 0), COALESCE(worker_id, 0) FROM {skynet_lock} WHERE rid <> 0"));
 }
 
 void RunStore::takeLock(const SiteLock& lock, double now) {

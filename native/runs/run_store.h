@@ -90,6 +90,8 @@ struct RunEnd {
   double stopped = 0;
   std::string message;
   std::string logTail;
+  // The process, when its start was not recorded yet (it ended before the record was written).
+  std::optional<RunProcess> process;
 };
 
 struct RunRecord {
@@ -132,9 +134,10 @@ class RunStore {
   // A run that goes back to waiting (a job whose daemon died before spawning it).
   void rescheduleRun(std::int64_t runId, const std::string& message);
 
-  // Locks (skynet_lock). lockGuard() serializes claims across daemons until the transaction
-  // ends: call it first inside the claim's transaction, then read and take locks.
-  void lockGuard();
+  // Locks (skynet_lock). lockAll() reads every lock FOR UPDATE, the guard row (rid 0) among
+  // them, so it serializes claims across daemons until the transaction ends: call it first in a
+  // claim's transaction, then take locks. heldLocks() only reads the sites held (rid <> 0).
+  std::vector<SiteLock> lockAll();
   std::vector<SiteLock> heldLocks();
   void takeLock(const SiteLock& lock, double now);
   void releaseLocks(std::int64_t runId);

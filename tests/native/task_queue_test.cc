@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "daemon/queue_mirror.h"
 #include "runs/schema.h"
 #include "support/aegir_fixture.h"
 #include "support/sandbox.h"
@@ -33,9 +34,16 @@ class TaskQueueTest : public ::testing::Test {
     queue_ = std::make_unique<TaskQueue>(*db_);
   }
 
+  // The queue in the daemon's order: read as the daemon does, ordered by its mirror.
+  std::vector<QueuedTask> queuedInOrder() {
+    daemon::QueueMirror mirror;
+    const auto read = mirror.nextRead(0, queue_->maxVid());
+    mirror.applyRead(read, queue_->queuedAbove(read.from, read.limit));
+    return mirror.view(100);
+  }
   std::vector<std::int64_t> queuedNids() {
     std::vector<std::int64_t> nids;
-    for (const auto& task : queue_->queued(100)) nids.push_back(task.nid);
+    for (const auto& task : queuedInOrder()) nids.push_back(task.nid);
     return nids;
   }
 
@@ -51,7 +59,7 @@ TEST_F(TaskQueueTest, ListsQueuedTasksOldestChangedFirstThenByNid) {
   const auto tieA = fixture_->queueTask(12, "verify", "", 1700000200);
   const auto tieB = fixture_->queueTask(10, "backup", "", 1700000200);
   EXPECT_EQ(queuedNids(), (std::vector<std::int64_t>{early.nid, tieA.nid, tieB.nid, late.nid}));
-  const auto tasks = queue_->queued(100);
+  const auto tasks = queuedInOrder();
   EXPECT_EQ(tasks[0].type, "backup");
   EXPECT_EQ(tasks[0].rid, 11);
   EXPECT_EQ(tasks[0].vid, early.vid);
@@ -72,59 +80,67 @@ TEST_F(TaskQueueTest, ConsidersOnlyCurrentRevisions) {
   EXPECT_EQ(queue_->queueDepth(), 1);
 }
 
-TEST_F(TaskQueueTest, ListsFromAGivenRevisionOn) {
-  const auto older = fixture_->queueTask(10, "verify", "", 1700000100);
-  const auto newer = fixture_->queueTask(11, "verify", "", 1700000200);
-  EXPECT_EQ(queue_->queued(10, newer.vid).size(), 1u);
-  EXPECT_EQ(queue_->queued(10, newer.vid).at(0).nid, newer.nid);
-  EXPECT_EQ(queue_->queued(10, older.vid).size(), 2u);
+TEST_F(TaskQueueTest, ListsAboveAGivenRevisionInVidOrderUpToALimit) {
+  const auto older = fixture_->queueTask(10, "verify", "", 1700000200);
+  const auto newer = fixture_->queueTask(11, "verify", "", 1700000100);  // queued earlier, higher vid
+  ASSERT_LT(older.vid, newer.vid);
+  EXPECT_EQ(queue_->queuedAbove(older.vid, 10).size(), 1u);
+  EXPECT_EQ(queue_->queuedAbove(older.vid, 10).at(0).nid, newer.nid);
+  const auto both = queue_->queuedAbove(older.vid - 1, 10);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0].nid, older.nid);  // vid order, not queue order: the mirror orders
+  ASSERT_EQ(queue_->queuedAbove(0, 1).size(), 1u);
+  EXPECT_EQ(queue_->queuedAbove(0, 1).at(0).nid, older.nid);
   EXPECT_EQ(queue_->maxVid(), newer.vid);
 }
 
-TEST_F(TaskQueueTest, CandidatesReachEverySiteBehindADeepBacklog) {
-  // 5,000 old tasks on site 10, queued as hosting_add_task() would (node, revision, task row).
+TEST_F(TaskQueueTest, TellsWhichRevisionsAreStillQueued) {
+  const auto waiting = fixture_->queueTask(10, "verify");
+  const auto claimed = fixture_->queueTask(11, "verify");
+  ASSERT_TRUE(queue_->claim(queue_->queuedAbove(claimed.vid - 1, 1).at(0), 1700000000));
+  EXPECT_EQ(queue_->stillQueued({waiting.vid, claimed.vid, 999999}), (std::set<std::int64_t>{waiting.vid}));
+  EXPECT_TRUE(queue_->stillQueued({}).empty());
+  EXPECT_THROW(queue_->stillQueued(std::vector<std::int64_t>(TaskQueue::kStillQueuedAtOnce + 1, 1)), std::invalid_argument);
+}
+
+TEST_F(TaskQueueTest, ListsARangeOfRevisions) {
+  const auto first = fixture_->queueTask(10, "verify");
+  const auto second = fixture_->queueTask(11, "backup");
+  const auto third = fixture_->queueTask(12, "verify");
+  const auto middle = queue_->queuedBetween(second.vid, third.vid);
+  ASSERT_EQ(middle.size(), 1u);
+  EXPECT_EQ(middle[0].nid, second.nid);
+  EXPECT_EQ(middle[0].type, "backup");
+  EXPECT_EQ(queue_->queuedBetween(first.vid, third.vid + 1).size(), 3u);
+  EXPECT_TRUE(queue_->queuedBetween(third.vid + 1, third.vid + 100).empty());
+}
+
+TEST_F(TaskQueueTest, EverySiteIsSeenBehindADeepBacklog) {
+  // 3,000 old tasks on site 10 (within the mirror's capacity), queued as hosting_add_task() would
+  // (node, revision, task row).
   db_->execute("INSERT INTO {node} (nid, type, language, title, uid, status, created, changed) "
                "SELECT 1000 + seq, 'task', 'und', 'Verify: example.com', 1, 1, 1700000000, 1700000000 + seq "
-               "FROM seq_1_to_5000");
+               "FROM seq_1_to_3000");
   db_->execute("INSERT INTO {node_revision} (nid, vid, uid, title, log, timestamp, status) "
-               "SELECT 1000 + seq, 1000 + seq, 1, 'Verify: example.com', '', 1700000000 + seq, 1 FROM seq_1_to_5000");
+               "SELECT 1000 + seq, 1000 + seq, 1, 'Verify: example.com', '', 1700000000 + seq, 1 FROM seq_1_to_3000");
   db_->execute("UPDATE {node} SET vid = nid WHERE nid > 1000");
   db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed, delta) "
-               "SELECT 1000 + seq, 1000 + seq, 'verify', 10, 0, 0, 0 FROM seq_1_to_5000");
+               "SELECT 1000 + seq, 1000 + seq, 'verify', 10, 0, 0, 0 FROM seq_1_to_3000");
   const auto other = fixture_->queueTask(11, "backup", "", 1700009000);
-  ASSERT_EQ(queue_->queueDepth(), 5001);
+  ASSERT_EQ(queue_->queueDepth(), 3001);
 
-  const auto oldest = queue_->queued(200);
-  EXPECT_TRUE(std::none_of(oldest.begin(), oldest.end(), [&](const QueuedTask& t) { return t.nid == other.nid; }));
-
-  const auto candidates = queue_->candidates(200);
-  ASSERT_EQ(candidates.size(), 201u);  // the oldest 200, plus site 11's only task
+  const auto candidates = queuedInOrder();
+  ASSERT_EQ(candidates.size(), 101u);  // the oldest 100, plus site 11's only task
   EXPECT_EQ(candidates.back().nid, other.nid);
   EXPECT_EQ(candidates.back().vid, other.vid);
   EXPECT_EQ(candidates.back().rid, 11);
   EXPECT_EQ(candidates.back().type, "backup");
   EXPECT_EQ(candidates.back().targetType, "site");
   EXPECT_EQ(candidates.front().nid, 1001);
-  EXPECT_TRUE(std::is_sorted(candidates.begin(), candidates.end(), [](const QueuedTask& a, const QueuedTask& b) {
-    return std::make_pair(a.changed, a.nid) < std::make_pair(b.changed, b.nid);
-  }));
-  // From a floor above the backlog, only the newer task is left.
-  const auto fromFloor = queue_->candidates(200, other.vid);
-  ASSERT_EQ(fromFloor.size(), 1u);
-  EXPECT_EQ(fromFloor[0].nid, other.nid);
-}
-
-TEST_F(TaskQueueTest, CandidatesListEachTaskOnceOldestFirst) {
-  const auto late = fixture_->queueTask(10, "verify", "", 1700000300);
-  const auto early = fixture_->queueTask(11, "backup", "", 1700000100);
-  const auto tie = fixture_->queueTask(10, "backup", "", 1700000200);
-  std::vector<std::int64_t> nids;
-  for (const auto& task : queue_->candidates(100)) nids.push_back(task.nid);
-  EXPECT_EQ(nids, (std::vector<std::int64_t>{early.nid, tie.nid, late.nid}));
-  // With room for one: the oldest, plus the first queued task of the other site.
-  nids.clear();
-  for (const auto& task : queue_->candidates(1)) nids.push_back(task.nid);
-  EXPECT_EQ(nids, (std::vector<std::int64_t>{early.nid, late.nid}));
+  // Above the backlog, only the newer task is left.
+  const auto above = queue_->queuedAbove(other.vid - 1, 200);
+  ASSERT_EQ(above.size(), 1u);
+  EXPECT_EQ(above[0].nid, other.nid);
 }
 
 TEST_F(TaskQueueTest, CandidatesSkipRevisionsThatAreNotCurrent) {
@@ -135,8 +151,8 @@ TEST_F(TaskQueueTest, CandidatesSkipRevisionsThatAreNotCurrent) {
   db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
                "VALUES (?, ?, 'verify', 10, 1, 1)",
                {newVid, taken.nid});
-  EXPECT_TRUE(queue_->candidates(0).empty());
-  EXPECT_TRUE(queue_->candidates(10).empty());
+  EXPECT_TRUE(queue_->queuedAbove(0, 10).empty());
+  EXPECT_TRUE(queue_->queuedBetween(0, newVid + 1).empty());
 }
 
 TEST_F(TaskQueueTest, MaxVidIgnoresAStrayTaskRowFarAboveTheOthers) {
@@ -148,13 +164,13 @@ TEST_F(TaskQueueTest, MaxVidIgnoresAStrayTaskRowFarAboveTheOthers) {
   // A task queued afterwards is above it, so a poll from one above maxVid finds it.
   const auto later = fixture_->queueTask(11, "verify");
   EXPECT_GT(later.vid, task.vid);
-  EXPECT_EQ(queue_->queued(10, task.vid + 1).at(0).nid, later.nid);
+  EXPECT_EQ(queue_->queuedAbove(task.vid, 10).at(0).nid, later.nid);
   EXPECT_EQ(queue_->maxVid(), later.vid);
 }
 
 TEST_F(TaskQueueTest, ResetClaimedRevisionOnlyOnceHostingTaskSavedItsOwn) {
   const auto task = fixture_->queueTask(10, "verify");
-  ASSERT_TRUE(queue_->claim(queue_->queued(1).at(0), 1700000000));
+  ASSERT_TRUE(queue_->claim(queue_->queuedAbove(0, 1).at(0), 1700000000));
   // Still the current revision: hosting-task has not taken it; the claim stays.
   queue_->resetClaimedRevision(task.vid);
   EXPECT_EQ(fixture_->statusOf(task.vid), kProcessing);
@@ -234,7 +250,7 @@ TEST_F(TaskQueueTest, ReadsWhetherHostingQueuedIsEnabled) {
 
 TEST_F(TaskQueueTest, ClaimTakesTheQueuedRevisionOnce) {
   const auto task = fixture_->queueTask(10, "verify");
-  const auto queued = queue_->queued(10).at(0);
+  const auto queued = queue_->queuedAbove(0, 10).at(0);
   EXPECT_TRUE(queue_->claim(queued, 1700000000));
   EXPECT_EQ(fixture_->statusOf(task.vid), kProcessing);
   EXPECT_EQ(fixture_->current(task.nid).executed, 1700000000);
@@ -246,7 +262,7 @@ TEST_F(TaskQueueTest, ClaimTakesTheQueuedRevisionOnce) {
 
 TEST_F(TaskQueueTest, ClaimIsAtomicAcrossConnections) {
   for (int i = 0; i < 20; ++i) fixture_->queueTask(10 + i % 3, "verify");
-  const auto tasks = queue_->queued(100);
+  const auto tasks = queue_->queuedAbove(0, 100);
   std::atomic<int> claims{0};
   std::vector<std::thread> racers;
   for (int r = 0; r < 4; ++r) {
@@ -265,7 +281,7 @@ TEST_F(TaskQueueTest, ClaimIsAtomicAcrossConnections) {
 
 TEST_F(TaskQueueTest, ClaimRefusesARevisionThatIsNoLongerCurrent) {
   const auto task = fixture_->queueTask(10, "verify");
-  const auto queued = queue_->queued(10).at(0);
+  const auto queued = queue_->queuedAbove(0, 10).at(0);
   db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {task.nid});
   db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {static_cast<std::int64_t>(db_->lastInsertId()), task.nid});
   EXPECT_FALSE(queue_->claim(queued, 1700000000));
@@ -275,7 +291,7 @@ TEST_F(TaskQueueTest, ClaimRefusesARevisionThatIsNoLongerCurrent) {
 TEST_F(TaskQueueTest, ReleaseGivesBackOnlyAClaimedRevision) {
   const auto task = fixture_->queueTask(10, "verify");
   EXPECT_FALSE(queue_->release(task.vid));
-  ASSERT_TRUE(queue_->claim(queue_->queued(1).at(0), 1700000000));
+  ASSERT_TRUE(queue_->claim(queue_->queuedAbove(0, 1).at(0), 1700000000));
   EXPECT_TRUE(queue_->release(task.vid));
   EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
 }
@@ -367,8 +383,8 @@ TEST_F(TaskQueueTest, UsesTheDrupalTablePrefix) {
   TaskQueue queue(prefixed);
   EXPECT_TRUE(queue.missingTables().empty());
   const auto task = fixture.queueTask(10, "verify");
-  EXPECT_EQ(queue.queued(10).at(0).nid, task.nid);
-  EXPECT_TRUE(queue.claim(queue.queued(10).at(0), 1700000000));
+  EXPECT_EQ(queue.queuedAbove(0, 10).at(0).nid, task.nid);
+  EXPECT_TRUE(queue.claim(queue.queuedAbove(0, 10).at(0), 1700000000));
   runs::migrate(prefixed);
   EXPECT_EQ(prefixed.queryOne("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
                               "AND TABLE_NAME = 'aegir_skynet_run'")

@@ -1,0 +1,27 @@
+// What one poll asks the database first, in one statement: whether the queue is paused, the
+// highest revision (where new tasks would be), and when the next lackey job and cron slot are
+// due, and how many other daemons work on the database. The poll reads more only where this says something changed (daemon/dispatcher.h), so an
+// idle daemon costs the database one cheap statement per poll interval.
+//
+// Threading: a plain function of the connection it is given.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "db/connection.h"
+
+namespace skynet::daemon {
+
+struct PollProbe {
+  // hosting_skynet_paused: false when absent, nullopt when not a serialized scalar.
+  std::optional<bool> paused;
+  std::int64_t maxVid = 0;            // the highest vid in node_revision (0: none)
+  std::optional<double> nextJob;      // the earliest schedule of a scheduled job
+  std::optional<double> nextCron;     // the earliest cron slot of an application
+  std::int64_t otherWorkers = 0;      // workers other than `self` not stopped, heard of since `since`
+};
+
+PollProbe readPollProbe(db::Connection& db, std::int64_t self, double since);
+
+}  // namespace skynet::daemon

@@ -1,0 +1,90 @@
+// The daemon's copy of Aegir's queue (the current revisions at task_status 0), kept between polls
+// so that a poll reads only what is new: its cost stays flat in the depth of the queue and in the
+// size of the history, where re-reading the queue sorted every queued row and, on a big site,
+// half a million revisions left behind at status 0 by the tasks that ran.
+//
+// What keeps the copy true:
+// - New revisions: a newly queued task always gets a vid above every existing one, so a poll
+//   reads the queued revisions above the highest vid it saw (`readFrom`), less a lag: one above
+//   the highest vid the probe saw at least kLagSeconds ago, so a node_save() transaction that took
+//   its vid before a poll and commits after it is still found by the next ones.
+// - Claims: a task claimed (by us, or by anyone when our claim affects no row) leaves the copy.
+//   A task that someone else took or cancelled stays until our claim of it affects no row; that
+//   costs one statement, never a wrong start; and every poll checks that the first tasks in
+//   queue order are still queued, as an exclusive task there holds back everything behind it.
+// - Skynet's own hand-backs (a task hosting-task never took) are read again by vid.
+// - Everything else (an administrator setting an old revision back to 0 by hand, a transaction
+//   slower than the lag) is found by the audit: every poll re-reads one chunk of kAuditChunk vids
+//   below the read window, from the top down (right after a start, the chunks just below the
+//   first read come first), wrapping around; a chunk's reading is the truth for its range.
+// - At most kCapacity tasks are held (memory stays bounded under a huge backlog): beyond it the
+//   read window stops advancing until room frees, so nothing is lost, only read later.
+//
+// Pure and single-threaded: owned by the database thread (daemon/dispatcher.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "aegir/task_queue.h"
+
+namespace skynet::daemon {
+
+class QueueMirror {
+ public:
+  static constexpr double kLagSeconds = 10;
+  static constexpr std::int64_t kAuditChunk = 1000;
+  static constexpr std::size_t kCapacity = 5000;
+
+  // A read of new revisions: vid > from, in vid order, at most limit rows (0: no read, the copy
+  // is full).
+  struct Read {
+    std::int64_t from = 0;
+    std::size_t limit = 0;
+  };
+  // Before the read: `maxVid` is the highest vid in node_revision, probed just now.
+  Read nextRead(double now, std::int64_t maxVid);
+  // The rows the read returned (vid order).
+  void applyRead(const Read& read, const std::vector<aegir::QueuedTask>& rows);
+
+  // The vid range [first, second) the audit re-reads this poll; empty when there is no history.
+  std::pair<std::int64_t, std::int64_t> auditRange() const;
+  // Every queued current revision of that range, as read after the new revisions.
+  void applyAudit(std::pair<std::int64_t, std::int64_t> range, const std::vector<aegir::QueuedTask>& rows);
+
+  void add(const aegir::QueuedTask& task);  // also replaces a known vid
+  void remove(std::int64_t vid);
+  bool contains(std::int64_t vid) const { return byVid_.count(vid) > 0; }
+  std::size_t size() const { return byVid_.size(); }
+  bool empty() const { return byVid_.empty(); }
+  // Forget everything and read from vid 0 again (another database, a start).
+  void reset() { *this = QueueMirror(); }
+
+  // The vids of the first `count` tasks in queue order: what the poll checks are still queued,
+  // since a stale task there (run by another daemon meanwhile) could hold back the rest.
+  std::vector<std::int64_t> head(std::size_t count) const;
+  // What the scheduling policy is shown: the `oldest` first in queue order (changed, nid) and the
+  // first of every site, in queue order.
+  std::vector<aegir::QueuedTask> view(std::size_t oldest) const;
+
+ private:
+  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t>;  // changed, nid, vid
+  static Key keyOf(const aegir::QueuedTask& task) { return {task.changed, task.nid, task.vid}; }
+
+  std::map<std::int64_t, aegir::QueuedTask> byVid_;
+  std::set<Key> order_;
+  std::map<std::int64_t, std::set<Key>> bySite_;
+  std::int64_t readTo_ = 0;  // every queued revision at or below it was read (less the lag)
+  std::deque<std::pair<double, std::int64_t>> maxima_;  // (when, probed maxVid), oldest first
+  std::int64_t lagFloor_ = 0;                           // the last read's start
+  std::int64_t pendingMax_ = 0;                         // the last read's probed maxVid
+  std::int64_t auditTop_ = -1;                          // the next chunk ends here; -1: not started
+};
+
+}  // namespace skynet::daemon

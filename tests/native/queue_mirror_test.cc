@@ -1,0 +1,159 @@
+#include "daemon/queue_mirror.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace skynet::daemon {
+namespace {
+
+aegir::QueuedTask task(std::int64_t vid, std::int64_t rid, std::int64_t changed, std::int64_t nid = 0) {
+  return {nid ? nid : vid, vid, rid, "verify", changed, "site"};
+}
+
+std::vector<std::int64_t> vids(const std::vector<aegir::QueuedTask>& tasks) {
+  std::vector<std::int64_t> out;
+  for (const auto& t : tasks) out.push_back(t.vid);
+  return out;
+}
+
+TEST(QueueMirror, FirstReadStartsAtVidZeroAndLaterOnesAboveWhatWasSeen) {
+  QueueMirror mirror;
+  auto read = mirror.nextRead(1000, 500);
+  EXPECT_EQ(read.from, 0);
+  EXPECT_EQ(read.limit, QueueMirror::kCapacity);
+  mirror.applyRead(read, {task(100, 1, 10), task(200, 2, 20)});
+  EXPECT_EQ(mirror.size(), 2u);
+  read = mirror.nextRead(1001, 510);
+  EXPECT_EQ(read.from, 500);  // the probe's maximum at the first poll
+  // Room for as many new ones as the capacity leaves (none of the known are above 500).
+  EXPECT_EQ(read.limit, QueueMirror::kCapacity - 2);
+}
+
+TEST(QueueMirror, ReReadsTheLastLagSecondsSoALateCommitIsFound) {
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 500), {});
+  mirror.applyRead(mirror.nextRead(1001, 600), {});
+  mirror.applyRead(mirror.nextRead(1002, 700), {});
+  // Until the probe at 1001 is kLagSeconds old, reads start at the first one's maximum.
+  EXPECT_EQ(mirror.nextRead(1000 + QueueMirror::kLagSeconds - 1, 700).from, 500);
+  EXPECT_EQ(mirror.nextRead(1001 + QueueMirror::kLagSeconds, 700).from, 600);
+  // A task with vid 550 that committed late is still read, and kept.
+  auto read = mirror.nextRead(1001 + QueueMirror::kLagSeconds + 0.5, 700);
+  mirror.applyRead(read, {task(550, 1, 5)});
+  EXPECT_TRUE(mirror.contains(550));
+}
+
+TEST(QueueMirror, AKnownTaskTheReadNoLongerReturnsIsGone) {
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 50), {});
+  mirror.applyRead(mirror.nextRead(1001, 300), {task(100, 1, 10), task(200, 2, 20), task(300, 3, 30)});
+  // Within the lag the next read starts at the first probe's maximum again: 200 was claimed by
+  // another runner meanwhile.
+  auto read = mirror.nextRead(1002, 300);
+  ASSERT_EQ(read.from, 50);
+  mirror.applyRead(read, {task(100, 1, 10), task(300, 3, 30)});
+  EXPECT_FALSE(mirror.contains(200));
+  EXPECT_TRUE(mirror.contains(100));
+  EXPECT_TRUE(mirror.contains(300));
+}
+
+TEST(QueueMirror, APartialReadOnlyJudgesWhatItCovered) {
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 300), {task(100, 1, 10), task(300, 3, 30)});
+  QueueMirror::Read read{0, 1};  // cut after one row
+  mirror.applyRead(read, {task(100, 1, 10)});
+  EXPECT_TRUE(mirror.contains(300));  // beyond the cut: not judged
+}
+
+TEST(QueueMirror, StopsReadingWhenFullAndGoesOnWhereItStopped) {
+  QueueMirror mirror;
+  std::vector<aegir::QueuedTask> rows;
+  for (std::int64_t vid = 1; vid <= static_cast<std::int64_t>(QueueMirror::kCapacity); ++vid) rows.push_back(task(vid, vid % 50, vid));
+  auto read = mirror.nextRead(1000, 100000);
+  ASSERT_EQ(read.limit, rows.size());
+  mirror.applyRead(read, rows);  // as many as the limit: the read was cut there
+  EXPECT_EQ(mirror.size(), QueueMirror::kCapacity);
+  EXPECT_EQ(mirror.nextRead(1001, 100000).limit, 0u);  // full: no read at all
+  for (std::int64_t vid = 1; vid <= 10; ++vid) mirror.remove(vid);
+  read = mirror.nextRead(1002, 100000);
+  // Not from the probe's maximum: from where the cut read stopped (less the lag, here 0).
+  EXPECT_LE(read.from, static_cast<std::int64_t>(QueueMirror::kCapacity));
+  EXPECT_EQ(read.limit, 10u + static_cast<std::size_t>(std::count_if(rows.begin(), rows.end(), [&](const aegir::QueuedTask& t) {
+                                 return t.vid > read.from && t.vid > 10;
+                               })));
+}
+
+TEST(QueueMirror, TheAuditWalksTheHistoryDownInChunksAndWraps) {
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 2500), {});
+  mirror.nextRead(1001, 2500);  // the window now starts at 2500
+  auto range = mirror.auditRange();
+  EXPECT_EQ(range.first, 2501 - QueueMirror::kAuditChunk);
+  EXPECT_EQ(range.second, 2501);
+  mirror.applyAudit(range, {});
+  range = mirror.auditRange();
+  EXPECT_EQ(range.second, 2501 - QueueMirror::kAuditChunk);
+  mirror.applyAudit(range, {});
+  range = mirror.auditRange();
+  EXPECT_EQ(range.first, 1);
+  mirror.applyAudit(range, {});
+  EXPECT_EQ(mirror.auditRange().second, 2501);  // from the top again
+}
+
+TEST(QueueMirror, TheAuditFindsARevisionSetBackByHandAndDropsOnesNoLongerQueued) {
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 900), {task(800, 1, 80)});
+  mirror.nextRead(1001, 900);
+  const auto range = mirror.auditRange();
+  ASSERT_LE(range.first, 5);
+  ASSERT_GT(range.second, 800);
+  mirror.applyAudit(range, {task(5, 2, 1)});  // an old revision set back to 0; 800 was taken
+  EXPECT_TRUE(mirror.contains(5));
+  EXPECT_FALSE(mirror.contains(800));
+}
+
+TEST(QueueMirror, ViewShowsTheOldestAndEverySitesFirstInQueueOrder) {
+  QueueMirror mirror;
+  // Site 10: a deep backlog, oldest first; site 11: one task queued after all of them.
+  std::vector<aegir::QueuedTask> rows;
+  for (std::int64_t vid = 1; vid <= 300; ++vid) rows.push_back(task(vid, 10, 1000 + vid));
+  rows.push_back(task(301, 11, 5000));
+  mirror.applyRead(mirror.nextRead(1000, 301), rows);
+  const auto view = mirror.view(200);
+  ASSERT_EQ(view.size(), 201u);
+  EXPECT_EQ(view.front().vid, 1);
+  EXPECT_EQ(view.back().vid, 301);
+  EXPECT_TRUE(std::is_sorted(view.begin(), view.end(), [](const aegir::QueuedTask& a, const aegir::QueuedTask& b) {
+    return std::make_pair(a.changed, a.nid) < std::make_pair(b.changed, b.nid);
+  }));
+}
+
+TEST(QueueMirror, OrdersByChangedThenNidNotByVid) {
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 30),
+                   {task(10, 1, 300, 7), task(20, 2, 100, 9), task(30, 3, 100, 8)});
+  EXPECT_EQ(vids(mirror.view(10)), (std::vector<std::int64_t>{30, 20, 10}));
+}
+
+TEST(QueueMirror, HeadIsTheFirstInQueueOrder) {
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 40),
+                   {task(10, 1, 300), task(20, 2, 100), task(30, 3, 200), task(40, 4, 400)});
+  EXPECT_EQ(mirror.head(2), (std::vector<std::int64_t>{20, 30}));
+  EXPECT_EQ(mirror.head(10).size(), 4u);
+}
+
+TEST(QueueMirror, AddReplacesAndRemoveForgets) {
+  QueueMirror mirror;
+  mirror.add(task(10, 1, 100));
+  mirror.add(task(10, 2, 50));  // the same revision read again, changed
+  ASSERT_EQ(mirror.size(), 1u);
+  EXPECT_EQ(mirror.view(10).front().rid, 2);
+  mirror.remove(10);
+  EXPECT_TRUE(mirror.empty());
+  EXPECT_TRUE(mirror.view(10).empty());
+}
+
+}  // namespace
+}  // namespace skynet::daemon
