@@ -47,6 +47,13 @@ void sleepSeconds(double seconds) {
 }
 
 double cpuSeconds(pid_t pid) {
+  // The process's CPU clock, in nanoseconds (all its threads, also those that ended); /proc's
+  // utime and stime count in clock ticks (10 ms), too coarse for an idle daemon.
+  clockid_t clock = 0;
+  timespec spent{};
+  if (clock_getcpuclockid(pid, &clock) == 0 && clock_gettime(clock, &spent) == 0) {
+    return static_cast<double>(spent.tv_sec) + static_cast<double>(spent.tv_nsec) / 1e9;
+  }
   const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
   const auto close = stat.rfind(')');
   if (close == std::string::npos) return 0;

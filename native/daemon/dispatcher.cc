@@ -455,6 +455,7 @@ void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool cla
       } catch (const db::Error& itemError) {
         if (itemError.connectionLost() || !db_) throw;
         log_.error(std::string("could not record a run's progress, dropping that record: ") + itemError.what());
+        dropped(posted.event, itemError.what());
       }
       mailbox_.popEvents(1);
     }
@@ -463,6 +464,26 @@ void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool cla
       if (jobsToClaim()) claimJobs(nullptr);
     }
   }
+}
+
+// After the server refused a run's end: the run still must not hold its slot and its site, so it
+// is recorded as failed with only the reason (what was refused was probably in the rest), or at
+// least its locks are released.
+void Dispatcher::dropped(const Event& event, const std::string& why) {
+  std::int64_t runId = 0;
+  if (const auto* ended = std::get_if<Ended>(&event)) runId = ended->runId;
+  if (const auto* failed = std::get_if<LaunchFailed>(&event)) runId = failed->runId;
+  if (runId == 0) return;  // a start: the end comes later
+  try {
+    runs::RunStore(*db_).finishRun(runId, {runs::state::kFailed, std::nullopt, std::nullopt, unixTime(),
+                                           validUtf8("Skynet could not record this run's end: " + why), "",
+                                           std::nullopt});
+  } catch (const db::Error& error) {
+    if (error.connectionLost() || !db_) throw;
+    runs::RunStore(*db_).releaseLocks(runId);
+  }
+  std::lock_guard<std::mutex> lock(activeMutex_);
+  active_.erase(runId);
 }
 
 void Dispatcher::write(const Event& event, Batch& batch) {

@@ -121,6 +121,7 @@ class Dispatcher {
   void writeBatch(const std::vector<Mailbox::Posted>& events, bool claim);
   bool startsCanWait(const std::vector<Mailbox::Posted>& events) const;
   void write(const Event& event, Batch& batch);
+  void dropped(const Event& event, const std::string& why);
   void recordStarted(const Started& started, Batch& batch);
   void recordLaunchFailed(const LaunchFailed& failed, Batch& batch);
   void recordEnded(std::int64_t runId, const RunEnding& ending, double stoppedWall, const std::string& outputFile,

@@ -571,6 +571,62 @@ TEST_F(QueueDaemonTest, ReloadAppliesNewSettingsWithoutDisturbingRunningTasks) {
   EXPECT_EQ(site_->aegir().current(hung.nid).status, aegir::kError);
 }
 
+TEST_F(QueueDaemonTest, FindsAnOldRevisionSetBackToQueuedByHand) {
+  // A task that ran long ago: its revision is below everything the daemon's polls read.
+  const auto old = site_->aegir().queueTask(10, "verify");
+  site_->db().execute("UPDATE {hosting_task} SET task_status = 1 WHERE vid = ?", {old.vid});
+  start("[queue]\npoll_interval = 0.1\n");
+  const auto later = site_->aegir().queueTask(11, "verify");
+  ASSERT_TRUE(waitUntil([&] { return finished(later.nid); }));  // polls went past it
+  // Set back to queued by hand: only the audit of the history finds it.
+  site_->db().execute("UPDATE {hosting_task} SET task_status = 0 WHERE vid = ?", {old.vid});
+  ASSERT_TRUE(waitUntil([&] { return finished(old.nid); }, 30));
+  ASSERT_EQ(runsOf(old.nid).size(), 1u);
+  EXPECT_EQ(finalRun(old.nid).state, "succeeded");
+  EXPECT_EQ(finalRun(old.nid).vid, old.vid);
+}
+
+TEST_F(QueueDaemonTest, FindsATaskWhoseTransactionCommittedAfterAPoll) {
+  start("[queue]\npoll_interval = 0.1\n");
+  ASSERT_TRUE(waitUntil([&] { return runs::schemaVersion(site_->db()) > 0; }));
+  // Another connection queues a task and holds its transaction open: its vid is taken now.
+  db::Connection slow(site_->params());
+  testing::AegirFixture slowAegir(slow);
+  std::optional<testing::TaskRef> late;
+  {
+    db::Transaction transaction(slow);
+    late = slowAegir.queueTask(10, "verify");
+    // A task queued and committed after it (a higher vid) runs: polls went past the open one.
+    const auto after = site_->aegir().queueTask(11, "verify");
+    ASSERT_GT(after.vid, late->vid);
+    ASSERT_TRUE(waitUntil([&] { return finished(after.nid); }));
+    transaction.commit();
+  }
+  ASSERT_TRUE(waitUntil([&] { return finished(late->nid); }));
+  EXPECT_EQ(finalRun(late->nid).state, "succeeded");
+}
+
+TEST_F(QueueDaemonTest, ARecordTheServerRejectsIsDroppedAndTheQueueGoesOn) {
+  const auto first = site_->aegir().queueTask(10, "verify");
+  const auto rejected = site_->aegir().queueTask(11, "verify");
+  const auto third = site_->aegir().queueTask(12, "verify");
+  start();
+  ASSERT_TRUE(waitUntil([&] { return runs::schemaVersion(site_->db()) > 0; }));
+  // The server refuses to record the end of the second task's run (as it would a value it
+  // cannot store), and with it the batch that also claims the third task.
+  site_->db().execute(
+      "CREATE TRIGGER {skynet_test_reject} BEFORE UPDATE ON {skynet_run} FOR EACH ROW "
+      "BEGIN IF NEW.task_nid = " + std::to_string(rejected.nid) + " AND NEW.state <> 'running' THEN "
+      "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'; END IF; END");
+  ASSERT_TRUE(waitUntil([&] { return finished(first.nid) && finished(rejected.nid) && finished(third.nid); }));
+  EXPECT_EQ(finalRun(first.nid).state, "succeeded");
+  EXPECT_EQ(finalRun(third.nid).state, "succeeded");
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains("dropping that record"); }));
+  EXPECT_TRUE(capture_->contains("refused by the test"));
+  ASSERT_EQ(runsOf(rejected.nid).size(), 1u);  // never claimed twice
+  site_->db().execute("DROP TRIGGER {skynet_test_reject}");
+}
+
 TEST(RetryDelay, DoublesFromFiveSecondsUpToFiveMinutes) {
   EXPECT_DOUBLE_EQ(retryDelay(1), 5);
   EXPECT_DOUBLE_EQ(retryDelay(2), 10);
