@@ -692,14 +692,17 @@ StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats
   daemon::PollProbe probe;
   daemon::QueueMirror::Read read;
   std::pair<std::int64_t, std::int64_t> audit;
+  int audits = 0;
   time("probe", [&] { probe = daemon::readPollProbe(connection, 1, wallSeconds() - 15); });
   time("new revisions", [&] {
     read = mirror.nextRead(monoSeconds(), probe.maxVid);
     if (read.limit > 0) mirror.applyRead(read, tasks.queuedAbove(read.from, read.limit));
   });
   time("audit chunk", [&] {
-    audit = mirror.auditRange();
-    if (audit.first < audit.second) mirror.applyAudit(audit, tasks.queuedBetween(audit.first, audit.second));
+    // As often as a poll makes one (every kAuditEverySeconds), here every time.
+    const double at = monoSeconds() + daemon::QueueMirror::kAuditEverySeconds * static_cast<double>(++audits);
+    audit = mirror.auditRange(at);
+    if (audit.first < audit.second) mirror.applyAudit(at, audit, tasks.queuedBetween(audit.first, audit.second));
   });
   time("busy sites", [&] { tasks.processingSites(now); });
   time("held locks", [&] { store.heldLocks(); });

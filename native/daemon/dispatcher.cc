@@ -360,8 +360,8 @@ void Dispatcher::poll() {
     for (const auto& task : tasks.queuedBetween(vid, vid + 1)) mirror_.add(task);
   }
   reread_.clear();
-  const auto audit = mirror_.auditRange();
-  if (audit.first < audit.second) mirror_.applyAudit(audit, tasks.queuedBetween(audit.first, audit.second));
+  const auto audit = mirror_.auditRange(nowMono);
+  if (audit.first < audit.second) mirror_.applyAudit(nowMono, audit, tasks.queuedBetween(audit.first, audit.second));
   // Backoffs of tasks no longer queued (cancelled, deleted, run by someone else) are forgotten.
   for (auto it = retries_.begin(); it != retries_.end();) {
     it = mirror_.contains(it->second.vid) ? std::next(it) : retries_.erase(it);

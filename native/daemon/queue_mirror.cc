@@ -17,6 +17,7 @@ QueueMirror::Read QueueMirror::nextRead(double now, std::int64_t maxVid) {
   lagFloor_ = read.from;
   const std::size_t room = size() >= kCapacity ? 0 : kCapacity - size();
   if (room == 0) return read;  // full: the window waits, nothing is skipped
+  if (read.from >= maxVid) return read;  // nothing above it
   const auto known = static_cast<std::size_t>(std::distance(byVid_.upper_bound(read.from), byVid_.end()));
   read.limit = room + known;
   return read;
@@ -39,15 +40,18 @@ void QueueMirror::applyRead(const Read& read, const std::vector<aegir::QueuedTas
   readTo_ = std::max(readTo_, reached);
 }
 
-std::pair<std::int64_t, std::int64_t> QueueMirror::auditRange() const {
+std::pair<std::int64_t, std::int64_t> QueueMirror::auditRange(double now) const {
+  if (now - lastAudit_ < kAuditEverySeconds) return {0, 0};
   // The history is what lies at or below the read window's start.
   const std::int64_t top = auditTop_ < 1 || auditTop_ > lagFloor_ + 1 ? lagFloor_ + 1 : auditTop_;
   if (top <= 1) return {0, 0};
   return {std::max<std::int64_t>(1, top - kAuditChunk), top};
 }
 
-void QueueMirror::applyAudit(std::pair<std::int64_t, std::int64_t> range, const std::vector<aegir::QueuedTask>& rows) {
+void QueueMirror::applyAudit(double now, std::pair<std::int64_t, std::int64_t> range,
+                             const std::vector<aegir::QueuedTask>& rows) {
   if (range.first >= range.second) return;
+  lastAudit_ = now;
   std::unordered_set<std::int64_t> found;
   for (const auto& row : rows) found.insert(row.vid);
   std::vector<std::int64_t> gone;

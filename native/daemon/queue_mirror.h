@@ -14,8 +14,8 @@
 //   queue order are still queued, as an exclusive task there holds back everything behind it.
 // - Skynet's own hand-backs (a task hosting-task never took) are read again by vid.
 // - Everything else (an administrator setting an old revision back to 0 by hand, a transaction
-//   slower than the lag) is found by the audit: every poll re-reads one chunk of kAuditChunk vids
-//   below the read window, from the top down (right after a start, the chunks just below the
+//   slower than the lag) is found by the audit: every kAuditEverySeconds a poll re-reads one chunk
+//   of kAuditChunk vids below the read window, from the top down (right after a start, the chunks just below the
 //   first read come first), wrapping around; a chunk's reading is the truth for its range.
 // - At most kCapacity tasks are held (memory stays bounded under a huge backlog): beyond it the
 //   read window stops advancing until room frees, so nothing is lost, only read later.
@@ -39,7 +39,8 @@ namespace skynet::daemon {
 class QueueMirror {
  public:
   static constexpr double kLagSeconds = 10;
-  static constexpr std::int64_t kAuditChunk = 1000;
+  static constexpr std::int64_t kAuditChunk = 2000;
+  static constexpr double kAuditEverySeconds = 2;
   static constexpr std::size_t kCapacity = 5000;
 
   // A read of new revisions: vid > from, in vid order, at most limit rows (0: no read, the copy
@@ -48,15 +49,17 @@ class QueueMirror {
     std::int64_t from = 0;
     std::size_t limit = 0;
   };
-  // Before the read: `maxVid` is the highest vid in node_revision, probed just now.
+  // Before the read: `maxVid` is the highest vid in node_revision, probed just now. No read
+  // (limit 0) when the copy is full or nothing lies above the read's start.
   Read nextRead(double now, std::int64_t maxVid);
   // The rows the read returned (vid order).
   void applyRead(const Read& read, const std::vector<aegir::QueuedTask>& rows);
 
-  // The vid range [first, second) the audit re-reads this poll; empty when there is no history.
-  std::pair<std::int64_t, std::int64_t> auditRange() const;
+  // The vid range [first, second) the audit re-reads this poll; empty when there is no history
+  // or the last audit was less than kAuditEverySeconds before `now`.
+  std::pair<std::int64_t, std::int64_t> auditRange(double now) const;
   // Every queued current revision of that range, as read after the new revisions.
-  void applyAudit(std::pair<std::int64_t, std::int64_t> range, const std::vector<aegir::QueuedTask>& rows);
+  void applyAudit(double now, std::pair<std::int64_t, std::int64_t> range, const std::vector<aegir::QueuedTask>& rows);
 
   void add(const aegir::QueuedTask& task);  // also replaces a known vid
   void remove(std::int64_t vid);
@@ -85,6 +88,7 @@ class QueueMirror {
   std::int64_t lagFloor_ = 0;                           // the last read's start
   std::int64_t pendingMax_ = 0;                         // the last read's probed maxVid
   std::int64_t auditTop_ = -1;                          // the next chunk ends here; -1: not started
+  double lastAudit_ = -1e18;
 };
 
 }  // namespace skynet::daemon

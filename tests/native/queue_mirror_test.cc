@@ -85,32 +85,47 @@ TEST(QueueMirror, StopsReadingWhenFullAndGoesOnWhereItStopped) {
 }
 
 TEST(QueueMirror, TheAuditWalksTheHistoryDownInChunksAndWraps) {
+  const std::int64_t chunk = QueueMirror::kAuditChunk;
+  const double every = QueueMirror::kAuditEverySeconds;
   QueueMirror mirror;
-  mirror.applyRead(mirror.nextRead(1000, 2500), {});
-  mirror.nextRead(1001, 2500);  // the window now starts at 2500
-  auto range = mirror.auditRange();
-  EXPECT_EQ(range.first, 2501 - QueueMirror::kAuditChunk);
-  EXPECT_EQ(range.second, 2501);
-  mirror.applyAudit(range, {});
-  range = mirror.auditRange();
-  EXPECT_EQ(range.second, 2501 - QueueMirror::kAuditChunk);
-  mirror.applyAudit(range, {});
-  range = mirror.auditRange();
+  mirror.applyRead(mirror.nextRead(1000, 2 * chunk + 500), {});
+  mirror.nextRead(1001, 2 * chunk + 500);  // the window now starts at 2 chunks + 500
+  double now = 1001;
+  auto range = mirror.auditRange(now);
+  EXPECT_EQ(range.first, chunk + 501);
+  EXPECT_EQ(range.second, 2 * chunk + 501);
+  mirror.applyAudit(now, range, {});
+  EXPECT_EQ(mirror.auditRange(now + every / 2).first, 0);  // not again so soon
+  now += every;
+  range = mirror.auditRange(now);
+  EXPECT_EQ(range.second, chunk + 501);
+  mirror.applyAudit(now, range, {});
+  now += every;
+  range = mirror.auditRange(now);
   EXPECT_EQ(range.first, 1);
-  mirror.applyAudit(range, {});
-  EXPECT_EQ(mirror.auditRange().second, 2501);  // from the top again
+  EXPECT_EQ(range.second, 501);
+  mirror.applyAudit(now, range, {});
+  now += every;
+  EXPECT_EQ(mirror.auditRange(now).second, 2 * chunk + 501);  // from the top again
 }
 
 TEST(QueueMirror, TheAuditFindsARevisionSetBackByHandAndDropsOnesNoLongerQueued) {
   QueueMirror mirror;
   mirror.applyRead(mirror.nextRead(1000, 900), {task(800, 1, 80)});
   mirror.nextRead(1001, 900);
-  const auto range = mirror.auditRange();
+  const auto range = mirror.auditRange(1001);
   ASSERT_LE(range.first, 5);
   ASSERT_GT(range.second, 800);
-  mirror.applyAudit(range, {task(5, 2, 1)});  // an old revision set back to 0; 800 was taken
+  mirror.applyAudit(1001, range, {task(5, 2, 1)});  // an old revision set back to 0; 800 was taken
   EXPECT_TRUE(mirror.contains(5));
   EXPECT_FALSE(mirror.contains(800));
+}
+
+TEST(QueueMirror, ReadsNothingWhenNothingLiesAboveTheWindow) {
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 500), {});
+  EXPECT_EQ(mirror.nextRead(1001, 500).limit, 0u);
+  EXPECT_GT(mirror.nextRead(1002, 501).limit, 0u);
 }
 
 TEST(QueueMirror, ViewShowsTheOldestAndEverySitesFirstInQueueOrder) {
