@@ -240,14 +240,13 @@ void Dispatcher::turn() {
       recover(lastRecoveryMono_ < 0);
       lastRecoveryMono_ = nowMono;
     }
-    forwardCancels();
-    // A poll when its time has come or someone announced work (API wake, reload); in between,
-    // freed slots claim from the mirror of the queue.
-    const bool polled = claimingNow() && (nowMono >= nextPollMono_ || pollRequested_.exchange(false));
-    if (polled) {
-      nextPollMono_ = nowMono + settings_.queue.pollInterval;
-      poll();
-    }
+    // A poll when its time has come or someone announced work (API wake, a cancel, a reload); in
+    // between, freed slots claim from the mirror of the queue.
+    const bool due = nowMono >= nextPollMono_ || pollRequested_.exchange(false);
+    if (due) forwardCancels();
+    const bool polled = due && claimingNow();
+    if (due) nextPollMono_ = nowMono + settings_.queue.pollInterval;
+    if (polled) poll();
     writeAndClaim(polled);
   } catch (const db::Error& error) {
     onDatabaseError(error);
@@ -367,17 +366,12 @@ void Dispatcher::poll() {
     it = mirror_.contains(it->second.vid) ? std::next(it) : retries_.erase(it);
   }
   busySites_.clear();
-  otherLocks_.clear();
-  if (mirror_.empty()) return;  // an idle queue needs no busy sites
-  // The head of the queue, checked: a task there that someone else ran meanwhile would hold
-  // back the tasks behind it (an exclusive one holds back all of them).
-  const auto head = mirror_.head(aegir::TaskQueue::kStillQueuedAtOnce);
-  const auto still = tasks.stillQueued(head);
-  for (const auto vid : head) {
-    if (!still.count(vid)) mirror_.remove(vid);
+  if (mirror_.empty()) {  // an idle queue needs no busy sites
+    otherLocks_.clear();
+    return;
   }
-  // Sites busy under someone else: other runners' tasks in processing and other daemons' locks.
-  // Our own runs are not counted here (the policy knows them).
+  // Sites busy under another runner (Aegir's own, or a hosting-task started by hand). Our own
+  // runs are not counted here (the policy knows them).
   busySites_ = tasks.processingSites(static_cast<std::int64_t>(now));
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
@@ -385,6 +379,18 @@ void Dispatcher::poll() {
       if (active.kind == "task") busySites_.erase(active.task.rid);
     }
   }
+  // Alone on the database (no other daemon, no other runner, no lock of anyone else seen at the
+  // last claim): nothing else takes tasks or holds sites, so there is nothing more to read.
+  if (othersAlive_ == 0 && busySites_.empty() && otherLocks_.empty()) return;
+  // The head of the queue, checked: a task there that someone else ran meanwhile would hold
+  // back the tasks behind it (an exclusive one holds back all of them).
+  const auto head = mirror_.head(aegir::TaskQueue::kStillQueuedAtOnce);
+  const auto still = tasks.stillQueued(head);
+  for (const auto vid : head) {
+    if (!still.count(vid)) mirror_.remove(vid);
+  }
+  // Sites other daemons hold (also the locks of a dead worker not yet taken over).
+  otherLocks_.clear();
   for (const auto& lock : runs::RunStore(*db_).heldLocks()) {
     if (lock.rid > 0 && lock.workerId != workerId_.load()) otherLocks_.insert(lock.rid);
   }

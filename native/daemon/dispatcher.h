@@ -2,11 +2,11 @@
 // supervision thread (daemon/supervisor.h) keeps its deadlines while the database is frozen.
 //
 // Each turn it (re)connects with backoff, beats the heartbeat, adopts or finalizes the runs of
-// dead workers, forwards cancel requests, polls when its time has come or it was woken (one probe
-// statement; the queue itself is mirrored, daemon/queue_mirror.h, so a poll reads only what is
-// new), and then writes one batch: the outbox (what the supervision thread saw) and the claims
-// the scheduling policy allows, Aegir tasks (up to queue.concurrency) and due lackey jobs (up to
-// runs.concurrency), in one transaction behind the lock table (RunStore::lockAll), so per-site
+// dead workers, and, when its poll interval has passed or it was woken, forwards cancel requests
+// and polls (one probe statement; the queue itself is mirrored, daemon/queue_mirror.h, so a poll
+// reads only what is new). Then it writes one batch: the outbox (what the supervision thread saw)
+// and the claims the scheduling policy allows, Aegir tasks (up to queue.concurrency) and due
+// lackey jobs (up to runs.concurrency), in one transaction behind the lock table (RunStore::lockAll), so per-site
 // and exclusive rules hold across every daemon on the database. What the batch changes in memory
 // (the runs it ends and claims, the mirror, logs, metrics) applies once it is committed. Claimed
 // runs are handed to the supervision thread as Launch commands.

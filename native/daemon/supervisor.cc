@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include <Poco/Format.h>
@@ -15,8 +16,28 @@
 
 namespace skynet::daemon {
 
+namespace {
+// A new file costs the file system an inode allocation, which on a busy ext4 can take longer than
+// the spawn itself. So after each launch an empty spare is made beside the output files, and the
+// next launch renames it into place: that cost falls while a run runs, not between its claim and
+// its exec. Its name matches no run's, so pruning and the API leave it alone.
+constexpr const char* kSpareOutputFile = ".skynet-next-output";
+
+std::string spareBeside(const std::string& outputFile) {
+  const auto slash = outputFile.rfind('/');
+  return (slash == std::string::npos ? std::string() : outputFile.substr(0, slash + 1)) + kSpareOutputFile;
+}
+}  // namespace
+
 Started Supervisor::launch(const Launch& launch, double nowMono) {
+  const std::string spare = launch.spec.outputFile.empty() ? "" : spareBeside(launch.spec.outputFile);
+  // Without a spare (the first launch, another folder) the output file is created as usual.
+  if (!spare.empty()) (void)rename(spare.c_str(), launch.spec.outputFile.c_str());
   auto child = process::ChildProcess::launch(launch.spec);
+  if (!spare.empty()) {
+    const int fd = open(spare.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd >= 0) close(fd);
+  }
   const double startedWall = unixTime();
   Watched watched;
   watched.identity = process::identify(child->pid()).value_or(process::ProcessIdentity{child->pid(), 0, process::bootId()});
