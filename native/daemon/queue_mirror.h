@@ -14,9 +14,11 @@
 //   queue order are still queued, as an exclusive task there holds back everything behind it.
 // - Skynet's own hand-backs (a task hosting-task never took) are read again by vid.
 // - Everything else (an administrator setting an old revision back to 0 by hand, a transaction
-//   slower than the lag) is found by the audit: every kAuditEverySeconds a poll re-reads one chunk
-//   of kAuditChunk vids below the read window, from the top down (right after a start, the chunks just below the
-//   first read come first), wrapping around; a chunk's reading is the truth for its range.
+//   slower than the lag) is found by the audit: every kAuditEverySeconds a poll re-reads one
+//   chunk of kAuditChunk vids below the read window, from the top down (right after a start, the
+//   chunks just below the first read come first), wrapping around; a chunk's reading is the
+//   truth for its range. A hostmaster with 50,000 revisions is walked in under a minute, one
+//   with a million in 17 minutes.
 // - At most kCapacity tasks are held (memory stays bounded under a huge backlog): beyond it the
 //   read window stops advancing until room frees, so nothing is lost, only read later.
 //
@@ -39,8 +41,8 @@ namespace skynet::daemon {
 class QueueMirror {
  public:
   static constexpr double kLagSeconds = 10;
-  static constexpr std::int64_t kAuditChunk = 2000;
-  static constexpr double kAuditEverySeconds = 2;
+  static constexpr std::int64_t kAuditChunk = 5000;
+  static constexpr double kAuditEverySeconds = 5;
   static constexpr std::size_t kCapacity = 5000;
 
   // A read of new revisions: vid > from, in vid order, at most limit rows (0: no read, the copy
