@@ -1066,6 +1066,7 @@ void Dispatcher::createCronRuns() {
     job.timeout = application.timeout ? application.timeout : std::optional<int>(settings_.runs.timeout);
     const std::int64_t runId = runs::RunApiStore(*db_).scheduleJob(job);
     transaction.commit();
+    jobsDue_ = true;  // its slot has come: claimed in this turn's batch
     log_.information(Poco::format("application %?d: cron '%s' made run %?d for its slot at %s", application.id,
                                   *application.cron, runId, api::isoUtc(*application.cronNext)));
   }
