@@ -66,10 +66,6 @@ std::set<std::int64_t> TaskQueue::stillQueued(const std::vector<std::int64_t>& v
   return queued;
 }
 
-std::int64_t TaskQueue::maxVid() {
-  return db_.queryOne("SELECT COALESCE(MAX(vid), 0) FROM {node_revision}")->integer(0);
-}
-
 std::set<std::int64_t> TaskQueue::processingSites(std::int64_t now) {
   // On the (task_status, executed) index: only revisions at -1 executed within the window are
   // read, however many older ones Aegir's runners (or a crash) left at -1.

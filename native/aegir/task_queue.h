@@ -51,11 +51,6 @@ class TaskQueue {
   // Which of `vids` (at most kStillQueuedAtOnce) are still queued current revisions.
   static constexpr std::size_t kStillQueuedAtOnce = 16;
   std::set<std::int64_t> stillQueued(const std::vector<std::int64_t>& vids);
-  // The highest revision of any node (0 when none): every new task revision takes its vid from
-  // node_revision's AUTO_INCREMENT, so it is above this. Read from node_revision rather than
-  // hosting_task, so a stray hosting_task row with a far higher vid cannot raise it (and with it
-  // the scan floor, which would hide new tasks until the next full scan).
-  std::int64_t maxVid();
   // Sites (rids) with a task in processing on its current revision, whoever runs it. Rows older
   // than Aegir's own 8-hour window (hosting_task_count_running) count as abandoned, not busy, and
   // are not read (the (task_status, executed) index).

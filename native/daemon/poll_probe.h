@@ -16,7 +16,11 @@ namespace skynet::daemon {
 struct PollProbe {
   // hosting_skynet_paused: false when absent, nullopt when not a serialized scalar.
   std::optional<bool> paused;
-  std::int64_t maxVid = 0;            // the highest vid in node_revision (0: none)
+  // The highest revision of any node (0: none). Every new task revision takes its vid from
+  // node_revision's AUTO_INCREMENT, so it is above this; read from node_revision rather than
+  // hosting_task, so a stray hosting_task row with a far higher vid cannot raise it (and with it
+  // the mirror's read window, which would hide new tasks until the audit came by).
+  std::int64_t maxVid = 0;
   std::optional<double> nextJob;      // the earliest schedule of a scheduled job
   std::optional<double> nextCron;     // the earliest cron slot of an application
   std::int64_t otherWorkers = 0;      // workers other than `self` not stopped, heard of since `since`
