@@ -61,6 +61,13 @@ std::string lastLine(const std::string& text) {
   return text.substr(from, end - from + 1);
 }
 
+// The run an event ends (an end, or a launch that failed); 0 for a start.
+std::int64_t runEndedBy(const Event& event) {
+  if (const auto* ended = std::get_if<Ended>(&event)) return ended->runId;
+  if (const auto* failed = std::get_if<LaunchFailed>(&event)) return failed->runId;
+  return 0;
+}
+
 bool pidAlive(std::int64_t pid) {
   return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
@@ -428,12 +435,9 @@ void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool cla
   // Runs whose ends are in this batch no longer count as running for the policy.
   std::set<std::int64_t> ending;
   for (const auto& posted : events) {
-    if (const auto* ended = std::get_if<Ended>(&posted.event)) ending.insert(ended->runId);
-    if (const auto* failed = std::get_if<LaunchFailed>(&posted.event)) ending.insert(failed->runId);
+    if (const auto runId = runEndedBy(posted.event)) ending.insert(runId);
   }
-  Batch preview;
-  preview.ended = ending;
-  const auto tasks = claim ? tasksToClaim(&preview) : std::vector<aegir::QueuedTask>{};
+  const auto tasks = claim ? tasksToClaim(ending) : std::vector<aegir::QueuedTask>{};
   const bool jobs = claim && jobsToClaim();
   if (tasks.empty() && !jobs && events.empty()) return;
   try {
@@ -454,8 +458,7 @@ void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool cla
     for (const auto& posted : events) {
       try {
         inBatch([&](Batch& batch) {
-          if (const auto* ended = std::get_if<Ended>(&posted.event)) batch.ended.insert(ended->runId);
-          if (const auto* failed = std::get_if<LaunchFailed>(&posted.event)) batch.ended.insert(failed->runId);
+          if (const auto runId = runEndedBy(posted.event)) batch.ended.insert(runId);
           write(posted.event, batch);
         });
       } catch (const db::Error& itemError) {
@@ -466,7 +469,7 @@ void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool cla
       mailbox_.popEvents(1);
     }
     if (claim) {
-      claimTasks(tasksToClaim(nullptr), nullptr);
+      claimTasks(tasksToClaim({}), nullptr);
       if (jobsToClaim()) claimJobs(nullptr);
     }
   }
@@ -476,9 +479,7 @@ void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool cla
 // is recorded as failed with only the reason (what was refused was probably in the rest), or at
 // least its locks are released.
 void Dispatcher::dropped(const Event& event, const std::string& why) {
-  std::int64_t runId = 0;
-  if (const auto* ended = std::get_if<Ended>(&event)) runId = ended->runId;
-  if (const auto* failed = std::get_if<LaunchFailed>(&event)) runId = failed->runId;
+  const std::int64_t runId = runEndedBy(event);
   if (runId == 0) return;  // a start: the end comes later
   try {
     runs::RunStore(*db_).finishRun(runId, {runs::state::kFailed, std::nullopt, std::nullopt, unixTime(),
@@ -838,13 +839,13 @@ std::vector<runs::SiteLock>& Dispatcher::locksOf(Batch& batch) {
 }
 
 // From the mirror, in memory: no statement unless the policy picks something.
-std::vector<aegir::QueuedTask> Dispatcher::tasksToClaim(const Batch* batch) {
+std::vector<aegir::QueuedTask> Dispatcher::tasksToClaim(const std::set<std::int64_t>& ending) {
   if (paused_ || mirror_.empty()) return {};
   std::vector<scheduler::RunningTask> running;
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     for (const auto& [id, active] : active_) {
-      if (active.kind != "task" || (batch && batch->ended.count(id))) continue;
+      if (active.kind != "task" || ending.count(id)) continue;
       running.push_back({active.task.nid, active.task.rid, active.exclusive});
     }
   }

@@ -130,8 +130,9 @@ class Dispatcher {
   void adoptOrFinalize(const runs::UnfinishedRun& run, std::int64_t fromWorker);
   void finalizeLost(const runs::UnfinishedRun& run, const runs::WorkerRecord& worker);
   void forwardCancels();
-  // The tasks the policy picks now (none when nothing can start).
-  std::vector<aegir::QueuedTask> tasksToClaim(const Batch* batch);
+  // The tasks the policy picks now (none when nothing can start); runs in `ending` are ending in
+  // the same batch and count as no longer running.
+  std::vector<aegir::QueuedTask> tasksToClaim(const std::set<std::int64_t>& ending);
   // Claims `tasks` in `batch`, or each in its own transaction when `batch` is null.
   void claimTasks(const std::vector<aegir::QueuedTask>& tasks, Batch* batch);
   void createCronRuns();
