@@ -3,16 +3,22 @@
 #include <Poco/Net/HTMLForm.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerConnectionFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServerDispatcher.h>
 #include <Poco/String.h>
 #include <Poco/ThreadPool.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -178,6 +184,11 @@ class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
     return new RequestHandler(api_, log_);
   }
+  // What HTTPServer::stopAll(true) does to the connections in progress: each is shut down.
+  void abortConnections() {
+    const bool abortCurrent = true;
+    serverStopped(this, abortCurrent);
+  }
 
  private:
   Api& api_;
@@ -197,19 +208,22 @@ ApiServer::ApiServer(const Settings& settings, DaemonLink& link, metrics::Regist
 ApiServer::~ApiServer() { stop(); }
 
 void ApiServer::start() {
-  if (server_) return;
-  Poco::Net::ServerSocket socket;
+  if (acceptor_.joinable()) return;
   try {
     const Poco::Net::SocketAddress address(settings_.api.listen);
     // SO_REUSEADDR for quick restarts; never SO_REUSEPORT, so a taken port is an error.
-    socket.bind(address, true, false);
-    socket.listen(kMaxQueued);
+    socket_.bind(address, true, false);
+    socket_.listen(kMaxQueued);
   } catch (const Poco::Exception& e) {
+    socket_ = Poco::Net::ServerSocket();
     throw std::runtime_error("api.listen: cannot listen on " + settings_.api.listen + ": " + e.displayText());
   }
-  port_ = socket.address().port();
+  port_ = socket_.address().port();
+  if (pipe2(stopPipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    throw std::runtime_error(std::string("API: cannot create its stop pipe: ") + std::strerror(errno));
+  }
 
-  auto* params = new Poco::Net::HTTPServerParams;
+  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(kMaxThreads);
   params->setMaxQueued(kMaxQueued);
   params->setTimeout(Poco::Timespan(kReceiveTimeoutSeconds, 0));
@@ -217,19 +231,64 @@ void ApiServer::start() {
   params->setKeepAliveTimeout(Poco::Timespan(kKeepAliveTimeoutSeconds, 0));
   params->setMaxKeepAliveRequests(kMaxKeepAliveRequests);
   threads_ = std::make_unique<Poco::ThreadPool>(2, kMaxThreads + 1, 60);
-  server_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*api_, log_), *threads_, socket, params);
-  server_->start();
-  log_.information("API: listening on " + socket.address().toString());
+  handlers_ = new HandlerFactory(*api_, log_);
+  dispatcher_ = new Poco::Net::TCPServerDispatcher(new Poco::Net::HTTPServerConnectionFactory(params, handlers_),
+                                                   *threads_, params);
+  acceptor_ = std::thread([this] { accept(); });
+  log_.information("API: listening on " + socket_.address().toString());
+}
+
+// Poco's TCPServer (under HTTPServer) wakes every 250 ms to look at its stop flag: four wake-ups
+// a second of an idle daemon, for nothing. This loop blocks in poll(2) on the listening socket
+// and the stop pipe instead, and hands each connection to Poco's dispatcher, which serves it
+// with Poco's HTTPServerConnection on the pool within the same bounds.
+void ApiServer::accept() {
+  for (;;) {
+    pollfd ready[2] = {{socket_.impl()->sockfd(), POLLIN, 0}, {stopPipe_[0], POLLIN, 0}};
+    if (::poll(ready, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      log_.error(std::string("API: stopped accepting connections: poll: ") + std::strerror(errno));
+      return;
+    }
+    if (ready[1].revents != 0) return;
+    if ((ready[0].revents & (POLLERR | POLLNVAL)) != 0) {
+      log_.error("API: stopped accepting connections: the listening socket failed");
+      return;
+    }
+    if ((ready[0].revents & POLLIN) == 0) continue;
+    try {
+      Poco::Net::StreamSocket connection = socket_.acceptConnection();
+      connection.setNoDelay(true);
+      dispatcher_->enqueue(connection);
+    } catch (const Poco::Exception& e) {
+      // Out of descriptors, say: the connection waits in the backlog. A short wait on the stop
+      // pipe alone keeps this from spinning meanwhile.
+      log_.warning("API: cannot accept a connection: " + e.displayText());
+      pollfd stop{stopPipe_[0], POLLIN, 0};
+      if (::poll(&stop, 1, 100) > 0) return;
+    }
+  }
 }
 
 void ApiServer::stop() {
-  if (!server_) return;
-  // Connections in progress are shut down rather than waited for: a slow client must not hold
-  // up the daemon's stop.
-  server_->stopAll(true);
+  if (!acceptor_.joinable()) return;
+  (void)!write(stopPipe_[1], "x", 1);
+  acceptor_.join();
+  socket_.close();
+  // As HTTPServer::stopAll(true): queued connections are dropped, and connections in progress
+  // are shut down rather than waited for, so a slow client cannot hold up the daemon's stop.
+  dispatcher_->stop();
+  static_cast<HandlerFactory*>(handlers_.get())->abortConnections();
   threads_->joinAll();
-  server_.reset();
+  dispatcher_->release();
+  dispatcher_ = nullptr;
+  handlers_ = nullptr;
   threads_.reset();
+  for (int& fd : stopPipe_) {
+    close(fd);
+    fd = -1;
+  }
+  socket_ = Poco::Net::ServerSocket();
   port_ = 0;
 }
 

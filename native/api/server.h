@@ -1,4 +1,5 @@
-// The HTTP API server (Poco::Net::HTTPServer) the application starts when api.listen is set.
+// The HTTP API server the application starts when api.listen is set: Poco's HTTP connections
+// and dispatcher, behind an acceptor thread that sleeps until a connection arrives.
 //
 // Bounds, so malformed requests, slow clients and connection floods cannot take it down:
 // kMaxThreads request threads, at most kMaxQueued accepted connections waiting for one (more
@@ -16,9 +17,12 @@
 #pragma once
 
 #include <Poco/Logger.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/ServerSocket.h>
 
 #include <cstdint>
 #include <memory>
+#include <thread>
 
 #include "api/daemon_link.h"
 #include "config/settings.h"
@@ -27,7 +31,7 @@
 namespace Poco {
 class ThreadPool;
 namespace Net {
-class HTTPServer;
+class TCPServerDispatcher;
 }
 }  // namespace Poco
 
@@ -62,8 +66,14 @@ class ApiServer {
   Poco::Logger& log_;
   std::unique_ptr<ConnectionPool> pool_;
   std::unique_ptr<Api> api_;
+  void accept();
+
   std::unique_ptr<Poco::ThreadPool> threads_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  Poco::Net::ServerSocket socket_;
+  Poco::Net::HTTPRequestHandlerFactory::Ptr handlers_;
+  Poco::Net::TCPServerDispatcher* dispatcher_ = nullptr;  // reference-counted: release()d by stop()
+  int stopPipe_[2] = {-1, -1};
+  std::thread acceptor_;
   std::uint16_t port_ = 0;
 };
 

@@ -870,6 +870,33 @@ TEST_F(ApiTest, AFloodOfIdleConnectionsDoesNotStopOtherClients) {
   EXPECT_EQ(reply.status, 200);
 }
 
+TEST_F(ApiTest, StopShutsDownARequestInProgressAndFreesThePort) {
+  // Half a request: a request thread now waits for the rest (up to kReceiveTimeoutSeconds).
+  Poco::Net::StreamSocket client(Poco::Net::SocketAddress("127.0.0.1", port_));
+  const std::string half = "GET /api/run/list HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  client.sendBytes(half.data(), static_cast<int>(half.size()));
+  ASSERT_EQ(get("/api/run/list").status, 200);  // the server is serving: the half request is taken
+
+  auto stopped = std::async(std::launch::async, [&] { server_->stop(); });
+  // The connection is shut down by stop(), not left to its receive timeout.
+  client.setReceiveTimeout(Poco::Timespan(ApiServer::kReceiveTimeoutSeconds / 2, 0));
+  char byte = 0;
+  int received = -1;
+  try {
+    received = client.receiveBytes(&byte, 1);
+  } catch (const Poco::Exception&) {
+    received = -1;  // the receive timed out: the connection is still open
+  }
+  EXPECT_EQ(received, 0) << "stop() left the request in progress open";
+  stopped.get();
+  EXPECT_EQ(server_->port(), 0);
+
+  // The port is free again: a new server binds it.
+  const auto again = startServer({"api.listen=127.0.0.1:" + std::to_string(port_)});
+  EXPECT_EQ(again->port(), port_);
+  EXPECT_EQ(httpGet(port_, "/api/run/list", "").status, 200);
+}
+
 TEST_F(ApiTest, StartingOnATakenAddressFailsNamingIt) {
   try {
     startServer({"api.listen=127.0.0.1:" + std::to_string(port_)});
