@@ -332,6 +332,8 @@ void Dispatcher::inBatch(const std::function<void(Batch&)>& body) {
   {
     db::Transaction transaction(*db_);
     body(batch);
+    runs::RunStore store(*db_);
+    for (const auto runId : batch.locksToRelease) store.releaseLocks(runId);
     transaction.commit();
   }
   for (auto& apply : batch.afterCommit) apply();
@@ -660,7 +662,8 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
       end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
     }
     end.message = validUtf8(end.message);
-    store.finishRun(runId, end);
+    store.finishRun(runId, end, runs::RunStore::Locks::LeaveToCaller);
+    batch.locksToRelease.insert(runId);
     const std::string duration = startedWall > 0 ? " in " + seconds(stoppedWall - startedWall) : "";
     line = Poco::format("%s finished: %s%s (run %?d, %s)%s", describe(task), end.state, duration, runId,
                         describeExit(ending.exit),
@@ -676,7 +679,8 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
         end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
       }
       end.message = validUtf8(end.message);
-      store.finishRun(runId, end);
+      store.finishRun(runId, end, runs::RunStore::Locks::LeaveToCaller);
+      batch.locksToRelease.insert(runId);
     }
     line = Poco::format("job run %?d (application %?d) finished: %s (%s)%s", runId, active.applicationId, outcome.state,
                         describeExit(ending.exit), outcome.message.empty() ? std::string() : ": " + outcome.message);
@@ -860,6 +864,27 @@ std::vector<aegir::QueuedTask> Dispatcher::tasksToClaim(const std::set<std::int6
   return policy_.select(view);
 }
 
+void Dispatcher::placeLock(const runs::SiteLock& taken, Batch& batch, double now) {
+  runs::RunStore store(*db_);
+  auto& locks = locksOf(batch);
+  auto endingHere = [&](const runs::SiteLock& lock) { return lock.rid != 0 && batch.locksToRelease.count(lock.runId); };
+  // The same site's row first: it is still there (released only as the batch is written), so a
+  // new row for that site could not be inserted beside it.
+  auto held = std::find_if(locks.begin(), locks.end(),
+                           [&](const runs::SiteLock& lock) { return lock.rid == taken.rid && endingHere(lock); });
+  if (held == locks.end()) held = std::find_if(locks.begin(), locks.end(), endingHere);
+  if (held != locks.end() && store.handOverLock(*held, taken, now)) {
+    const std::int64_t from = held->runId;
+    *held = taken;
+    const bool more = std::any_of(locks.begin(), locks.end(),
+                                  [&](const runs::SiteLock& lock) { return lock.runId == from && lock.rid != 0; });
+    if (!more) batch.locksToRelease.erase(from);
+    return;
+  }
+  store.takeLock(taken, now);
+  locks.push_back(taken);
+}
+
 void Dispatcher::claimTasks(const std::vector<aegir::QueuedTask>& tasks, Batch* batch) {
   for (const auto& task : tasks) {
     if (!claiming_.load()) break;
@@ -909,9 +934,7 @@ bool Dispatcher::claimTask(const aegir::QueuedTask& task, Batch& batch) {
   const std::int64_t runId =
       store.startTaskRun({task.nid, task.vid, task.rid, task.type, command, workerId_.load(), host_, attempts, now,
                           static_cast<double>(task.changed), timeout});
-  const runs::SiteLock taken{task.rid, exclusive, runId, workerId_.load()};
-  store.takeLock(taken, now);
-  locks.push_back(taken);
+  placeLock({task.rid, exclusive, runId, workerId_.load()}, batch, now);
 
   Active active;
   active.kind = "task";
@@ -990,9 +1013,7 @@ bool Dispatcher::claimJob(const runs::DueJob& job, Batch& batch) {
   }
   if (!store.claimJob(job.runId, workerId_.load(), host_, now)) return false;
   if (!job.allowParallel && job.applicationId > 0) {
-    const runs::SiteLock taken{-job.applicationId, false, job.runId, workerId_.load()};
-    store.takeLock(taken, now);
-    locks.push_back(taken);
+    placeLock({-job.applicationId, false, job.runId, workerId_.load()}, batch, now);
   }
   const int timeout = job.timeout > 0 ? job.timeout : settings_.runs.timeout;
   Active active;

@@ -106,6 +106,9 @@ class Dispatcher {
     std::set<std::int64_t> ended;           // runs this batch records as ended
     std::map<std::int64_t, runs::RunProcess> processes;  // starts of runs that end in this batch too
     std::optional<std::vector<runs::SiteLock>> locks;    // read under the lock table's locks
+    // Runs ending in this batch whose locks are released when it is written, unless a claim
+    // in it takes their rows over first (RunStore::handOverLock).
+    std::set<std::int64_t> locksToRelease;
   };
 
   void turn();
@@ -133,6 +136,9 @@ class Dispatcher {
   // The tasks the policy picks now (none when nothing can start); runs in `ending` are ending in
   // the same batch and count as no longer running.
   std::vector<aegir::QueuedTask> tasksToClaim(const std::set<std::int64_t>& ending);
+  // Records `taken` in the batch: over the row of a run ending in it where there is one (the
+  // same site's first), else as a new row.
+  void placeLock(const runs::SiteLock& taken, Batch& batch, double now);
   // Claims `tasks` in `batch`, or each in its own transaction when `batch` is null.
   void claimTasks(const std::vector<aegir::QueuedTask>& tasks, Batch* batch);
   void createCronRuns();

@@ -1,9 +1,16 @@
 #include "daemon/file_watch.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 
 namespace skynet::daemon {
 
@@ -38,6 +45,50 @@ bool FileWatch::changed(double now) {
   known_ = current;
   candidateSince_ = -1;
   return current.exists;
+}
+
+double FileWatch::settlesIn(double now) const {
+  if (candidateSince_ < 0) return -1;
+  return std::max(0.0, candidateSince_ + settle_ - now);
+}
+
+namespace {
+std::string folderOf(const std::string& file) {
+  const auto slash = file.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : file.substr(0, slash);
+}
+}  // namespace
+
+FolderEvents::FolderEvents() : fd_(inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {}
+
+FolderEvents::~FolderEvents() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void FolderEvents::watchFolderOf(const std::string& file) {
+  if (fd_ < 0 || file.empty()) return;
+  // Not IN_MODIFY: a file written in place counts once it is closed, and a log kept open in the
+  // same folder must not wake the daemon at every line.
+  constexpr std::uint32_t kChanges =
+      IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF;
+  std::vector<std::string> folders{folderOf(file)};
+  if (char* target = realpath(file.c_str(), nullptr)) {
+    folders.push_back(folderOf(target));
+    std::free(target);
+  }
+  for (const auto& folder : folders) {
+    // A folder that cannot be watched (gone, unreadable, out of watches) leaves only the timer.
+    if (inotify_add_watch(fd_, folder.c_str(), kChanges) < 0) failed_ = true;
+  }
+}
+
+bool FolderEvents::drain() {
+  if (fd_ < 0) return false;
+  bool any = false;
+  alignas(inotify_event) char buffer[4096];
+  while (read(fd_, buffer, sizeof buffer) > 0) any = true;
+  return any;
 }
 
 std::string ownExecutable() {

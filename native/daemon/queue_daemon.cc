@@ -26,7 +26,9 @@ QueueDaemon::QueueDaemon(Settings settings, Poco::Logger& logger, Waker& waker, 
       mailbox_(waker),
       supervisor_(settings_.queue.killGrace, settings_.log.maxOutputBytes, logger),
       dispatcher_(std::make_unique<Dispatcher>(settings_, logger, mailbox_, metrics)),
-      configWatch_(settings_.file, kSettleSeconds) {}
+      configWatch_(settings_.file, kSettleSeconds) {
+  folderEvents_.watchFolderOf(settings_.file);
+}
 
 QueueDaemon::~QueueDaemon() = default;
 
@@ -96,7 +98,15 @@ int QueueDaemon::run() {
       const bool written = mailbox_.eventsPending() == 0 || nowMono - stoppedAt > kShutdownFlushLimit;
       if (processesDone && claimsDone && written && !mailbox_.commandsPending()) break;
     }
-    waker_.wait(supervisor_.secondsUntilDue(nowMono, std::min(settings_.queue.pollInterval, kSettleSeconds)));
+    // Without inotify the two watches stat their files every kSettleSeconds; with it, only when
+    // their folders changed or a change is settling.
+    double idle = folderEvents_.active() ? kIdleTurnSeconds : kSettleSeconds;
+    for (const FileWatch* watch : {&configWatch_, &binaryWatch_}) {
+      const double settles = watch->settlesIn(nowMono);
+      if (settles >= 0) idle = std::min(idle, settles);
+    }
+    waker_.wait(supervisor_.secondsUntilDue(nowMono, idle), folderEvents_.fd());
+    folderEvents_.drain();
   }
   dispatcher_->finish(stopping_ ? 2.0 : kShutdownFlushLimit);
   database.join();

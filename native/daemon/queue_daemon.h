@@ -60,7 +60,10 @@ class QueueDaemon : public api::DaemonLink {
   // Called on the supervision thread after each successful reload, with the new settings.
   void setOnReload(std::function<void(const Settings&)> onReload) { onReload_ = std::move(onReload); }
   // Watch this file (default: none) for a new binary of the daemon.
-  void watchBinary(const std::string& path) { binaryWatch_ = FileWatch(path, kSettleSeconds); }
+  void watchBinary(const std::string& path) {
+    binaryWatch_ = FileWatch(path, kSettleSeconds);
+    folderEvents_.watchFolderOf(path);
+  }
 
   // For the HTTP API (api::DaemonLink); thread-safe.
   void wake() override { dispatcher_->wake(); }
@@ -71,6 +74,9 @@ class QueueDaemon : public api::DaemonLink {
 
  private:
   static constexpr double kSettleSeconds = 1.0;
+  // The longest sleep of the supervision thread with nothing due: GET /api/health wants both
+  // threads to have turned within 10 s (or 3 poll intervals).
+  static constexpr double kIdleTurnSeconds = 5.0;
   static constexpr double kShutdownFlushLimit = 10.0;
   static constexpr double kPruneEvery = 3600.0;
 
@@ -86,6 +92,7 @@ class QueueDaemon : public api::DaemonLink {
   std::unique_ptr<Dispatcher> dispatcher_;
   FileWatch configWatch_;
   FileWatch binaryWatch_;
+  FolderEvents folderEvents_;  // when the two watches are worth a check
   std::atomic<bool> stop_{false};
   std::atomic<bool> reload_{false};
   std::atomic<double> lastTurn_{0};

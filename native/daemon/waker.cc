@@ -33,11 +33,11 @@ void Waker::wake() {
   errno = saved;
 }
 
-bool Waker::wait(double seconds) {
-  pollfd entry{read_, POLLIN, 0};
+bool Waker::wait(double seconds, int alsoReadable) {
+  pollfd entries[2] = {{read_, POLLIN, 0}, {alsoReadable, POLLIN, 0}};
   const int timeout = seconds <= 0 ? 0 : static_cast<int>(seconds * 1000.0 + 0.5);
-  const int ready = poll(&entry, 1, timeout);
-  if (ready <= 0) return false;
+  const int ready = poll(entries, alsoReadable >= 0 ? 2 : 1, timeout);
+  if (ready <= 0 || entries[0].revents == 0) return false;
   char buffer[64];
   while (read(read_, buffer, sizeof buffer) > 0) {
   }

@@ -15,8 +15,9 @@ class Waker {
 
   // Async-signal-safe and thread-safe.
   void wake();
-  // Sleeps until woken or `seconds` have passed; returns true when woken.
-  bool wait(double seconds);
+  // Sleeps until woken, `alsoReadable` (when >= 0) is readable, or `seconds` have passed;
+  // returns true when woken.
+  bool wait(double seconds, int alsoReadable = -1);
 
  private:
   int read_ = -1;

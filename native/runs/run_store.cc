@@ -53,7 +53,7 @@ void RunStore::setProcess(std::int64_t runId, const RunProcess& process) {
                process.started, runId});
 }
 
-bool RunStore::finishRun(std::int64_t runId, const RunEnd& end) {
+bool RunStore::finishRun(std::int64_t runId, const RunEnd& end, Locks locks) {
   db::Transaction transaction(db_);
   std::string sql = "UPDATE {skynet_run} SET state = ?, exit_code = ?, term_signal = ?, stopped = ?, message = ?, log_tail = ?";
   std::vector<db::Value> values{end.state,   optionalInt(end.exitCode), optionalInt(end.signal),
@@ -73,7 +73,7 @@ bool RunStore::finishRun(std::int64_t runId, const RunEnd& end) {
                 " log_tail = IF(log_tail IS NULL OR log_tail = '', ?, log_tail) WHERE id = ?",
                 {optionalInt(end.exitCode), optionalInt(end.signal), end.logTail, runId});
   }
-  releaseLocks(runId);
+  if (locks == Locks::Release) releaseLocks(runId);
   transaction.commit();
   return wrote;
 }
@@ -108,6 +108,13 @@ std::vector<SiteLock> RunStore::heldLocks() {
 void RunStore::takeLock(const SiteLock& lock, double now) {
   db_.execute("INSERT INTO {skynet_lock} (rid, exclusive, run_id, worker_id, taken) VALUES (?, ?, ?, ?, ?)",
               {lock.rid, static_cast<std::int64_t>(lock.exclusive ? 1 : 0), lock.runId, lock.workerId, now});
+}
+
+bool RunStore::handOverLock(const SiteLock& held, const SiteLock& taken, double now) {
+  return db_.execute("UPDATE {skynet_lock} SET rid = ?, exclusive = ?, run_id = ?, worker_id = ?, taken = ? "
+                     "WHERE rid = ? AND run_id = ?",
+                     {taken.rid, static_cast<std::int64_t>(taken.exclusive ? 1 : 0), taken.runId, taken.workerId, now,
+                      held.rid, held.runId}) == 1;
 }
 
 void RunStore::releaseLocks(std::int64_t runId) {

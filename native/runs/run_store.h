@@ -129,8 +129,10 @@ class RunStore {
   // Once the process runs: its identity, its output file, and the time of the spawn.
   void setProcess(std::int64_t runId, const RunProcess& process);
   // Records the end of a run still `running` (a final state another writer set, e.g. a stop
-  // reported through the API, is kept) and releases the locks it held. Returns whether it wrote.
-  bool finishRun(std::int64_t runId, const RunEnd& end);
+  // reported through the API, is kept) and, unless the caller releases or hands them over
+  // itself in the same transaction, releases the locks it held. Returns whether it wrote.
+  enum class Locks { Release, LeaveToCaller };
+  bool finishRun(std::int64_t runId, const RunEnd& end, Locks locks = Locks::Release);
   // A run that goes back to waiting (a job whose daemon died before spawning it).
   void rescheduleRun(std::int64_t runId, const std::string& message);
 
@@ -140,6 +142,9 @@ class RunStore {
   std::vector<SiteLock> lockAll();
   std::vector<SiteLock> heldLocks();
   void takeLock(const SiteLock& lock, double now);
+  // The lock row `held` (read by lockAll() in this transaction, of a run ending in it) becomes
+  // `taken`: one statement where a release and a take are two. False when that row is not there.
+  bool handOverLock(const SiteLock& held, const SiteLock& taken, double now);
   void releaseLocks(std::int64_t runId);
 
   // Lackey jobs.

@@ -319,6 +319,38 @@ TEST_F(QueueDaemonTest, NeverRunsTwoTasksForOneSite) {
   EXPECT_GE(second.started, first.stopped);
 }
 
+TEST_F(QueueDaemonTest, ASitesLockPassesFromTheRunThatEndsToTheNextAndNoneIsLeftBehind) {
+  // One at a time: each end and the next claim are one batch, whose claim takes the ended run's
+  // lock row over (the same site's, then another site's) instead of a release and a take.
+  const auto first = site_->aegir().queueTask(10, "verify", "succeed", 1700000100);
+  const auto second = site_->aegir().queueTask(10, "migrate", "hang", 1700000200);
+  const auto third = site_->aegir().queueTask(11, "migrate", "hang", 1700000300);
+  start("[queue]\nconcurrency = 1\nkill_grace = 1\n[task.migrate]\ntimeout = 2\n");
+  using Held = std::vector<std::pair<std::int64_t, std::int64_t>>;  // rid, run
+  auto held = [&] {
+    Held rows;
+    for (const auto& row : site_->db().query("SELECT rid, run_id FROM {skynet_lock} WHERE rid <> 0 ORDER BY rid")) {
+      rows.emplace_back(row.integer(0), row.integer(1));
+    }
+    return rows;
+  };
+  auto runIdOf = [&](std::int64_t nid) -> std::int64_t {
+    if (runs::schemaVersion(site_->db()) == 0) return 0;  // the daemon has not created its tables yet
+    const auto row = site_->db().queryOne("SELECT MAX(id) FROM {skynet_run} WHERE task_nid = ?", {nid});
+    return row ? row->integer(0, 0) : 0;
+  };
+  ASSERT_TRUE(waitUntil([&] { return runIdOf(second.nid) != 0; }));
+  EXPECT_EQ(held(), (Held{{10, runIdOf(second.nid)}}));
+  ASSERT_TRUE(waitUntil([&] { return runIdOf(third.nid) != 0; }));
+  EXPECT_EQ(held(), (Held{{11, runIdOf(third.nid)}}));
+  ASSERT_TRUE(waitUntil([&] { return allFinished({first.nid, second.nid, third.nid}); }));
+  ASSERT_TRUE(waitUntil([&] { return finalRun(third.nid).state == "timed_out"; }));
+  EXPECT_EQ(finalRun(first.nid).state, "succeeded");
+  EXPECT_EQ(finalRun(second.nid).state, "timed_out");
+  EXPECT_TRUE(held().empty());
+  EXPECT_EQ(site_->db().queryOne("SELECT COUNT(*) FROM {skynet_lock} WHERE rid = 0")->integer(0), 1) << "the guard row";
+}
+
 TEST_F(QueueDaemonTest, AdoptModeHandsRunningTasksToTheNextStartWhichAdoptsThem) {
   const auto task = site_->aegir().queueTask(10, "verify", "sleep:1.5");
   start("[queue]\nshutdown = adopt\n");

@@ -422,6 +422,8 @@ TEST_F(SelfHealingTest, TwoDaemonsOnOneDatabaseNeverBreakSiteOrExclusiveRules) {
   for (auto nid : nids) twice += invocations.count(nid) && invocations.at(nid) == 1 ? 0 : 1;
   EXPECT_EQ(twice, 0);
   EXPECT_EQ(rowsAtProcessing(), 0);
+  EXPECT_EQ(site_->db().queryOne("SELECT COUNT(*) FROM {skynet_lock} WHERE rid <> 0")->integer(0), 0)
+      << "a site lock outlived its run";
   std::cout << "two daemons: " << nids.size() << " tasks, runs per worker:";
   for (const auto& [worker, count] : byWorker) std::cout << " " << count;
   std::cout << "; site overlaps " << siteOverlaps << ", exclusive overlaps " << exclusiveOverlaps << ", twice " << twice
