@@ -696,14 +696,15 @@ StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats
     times.serverCpu[what] = (cpuSeconds(bench.options.mariadb) - serverBefore) / repeats * 1000;
   };
   const auto now = static_cast<std::int64_t>(wallSeconds());
-  // The poll as the daemon makes it (daemon/dispatcher.cc, Dispatcher::poll): the probe, the new
-  // revisions above the mirror's window, one audit chunk, the busy sites and other daemons' locks.
+  // The poll as the daemon makes it (daemon/dispatcher.cc, Dispatcher::poll): the probe (the busy
+  // sites among what it reads), the new revisions above the mirror's window, one audit chunk and
+  // other daemons' locks.
   // The first poll reads the whole queue from vid 0 (once per start); the later ones are the
   // steady state this measures.
   daemon::QueueMirror mirror;
   {
     const double start = monoSeconds();
-    const auto probe = daemon::readPollProbe(connection, 1, wallSeconds() - 15);
+    const auto probe = daemon::readPollProbe(connection, 1, wallSeconds() - 15, now);
     const auto read = mirror.nextRead(monoSeconds(), probe.maxVid);
     mirror.applyRead(read, tasks.queuedAbove(read.from, read.limit));
     times.p50["first read (vid 0)"] = (monoSeconds() - start) * 1000;
@@ -712,7 +713,7 @@ StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats
   daemon::QueueMirror::Read read;
   std::pair<std::int64_t, std::int64_t> audit;
   int audits = 0;
-  time("probe", [&] { probe = daemon::readPollProbe(connection, 1, wallSeconds() - 15); });
+  time("probe", [&] { probe = daemon::readPollProbe(connection, 1, wallSeconds() - 15, now); });
   time("new revisions", [&] {
     read = mirror.nextRead(monoSeconds(), probe.maxVid);
     if (read.limit > 0) mirror.applyRead(read, tasks.queuedAbove(read.from, read.limit));
@@ -723,9 +724,8 @@ StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats
     audit = mirror.auditRange(at);
     if (audit.first < audit.second) mirror.applyAudit(at, audit, tasks.queuedBetween(audit.first, audit.second));
   });
-  time("busy sites", [&] { tasks.processingSites(now); });
   time("held locks", [&] { store.heldLocks(); });
-  for (const char* part : {"probe", "new revisions", "audit chunk", "busy sites", "held locks"}) times.pollTotal += times.p50[part];
+  for (const char* part : {"probe", "new revisions", "audit chunk", "held locks"}) times.pollTotal += times.p50[part];
   times.mirrored = mirror.size();
   // The claim as the daemon makes it: the lock table's locks, the conditional update, the run, the lock.
   const auto candidates = mirror.view(200);
@@ -775,10 +775,10 @@ void measureStatements(Bench& bench) {
   }
   const StatementTimes big = timeStatements(bench, "bench_history", sizes.statementRepeats);
   const std::string bigLabel = std::to_string(rows / 1000) + "k rows, " + std::to_string(sizes.historyQueued / 1000) + "k queued";
-  report.add({"statements", "poll (5 statements), " + bigLabel, big.pollTotal, "ms", small.pollTotal,
+  report.add({"statements", "poll (4 statements), " + bigLabel, big.pollTotal, "ms", small.pollTotal,
               "same, 1k queued, no history", "<= 2 ms, flat", big.pollTotal <= 2,
               "steady state; the mirror holds " + std::to_string(big.mirrored) + " of the queued tasks"});
-  for (const char* part : {"probe", "new revisions", "audit chunk", "busy sites", "held locks"}) {
+  for (const char* part : {"probe", "new revisions", "audit chunk", "held locks"}) {
     report.add({"statements", std::string("  of it: ") + part, big.p50.at(part), "ms", small.p50.at(part), "", "",
                 std::nullopt, Poco::format("MariaDB CPU %.3f ms per execution (%.3f ms without history)",
                                            big.serverCpu.at(part), small.serverCpu.at(part))});

@@ -66,17 +66,30 @@ std::set<std::int64_t> TaskQueue::stillQueued(const std::vector<std::int64_t>& v
   return queued;
 }
 
-std::set<std::int64_t> TaskQueue::processingSites(std::int64_t now) {
-  // On the (task_status, executed) index: only revisions at -1 executed within the window are
-  // read, however many older ones Aegir's runners (or a crash) left at -1.
+// On the (task_status, executed) index: only revisions at -1 executed within the window are
+// read, however many older ones Aegir's runners (or a crash) left at -1.
+const char* const TaskQueue::kProcessingSitesSubquery =
+    "SELECT GROUP_CONCAT(DISTINCT t.rid) FROM {hosting_task} t JOIN {node} n ON n.vid = t.vid "
+    "WHERE t.task_status = -1 AND t.executed > ?";
+
+std::int64_t TaskQueue::processingSince(std::int64_t now) { return now - kAegirRunningWindow; }
+
+std::set<std::int64_t> TaskQueue::sitesFrom(const std::string& list) {
   std::set<std::int64_t> sites;
-  for (const auto& row : db_.query("SELECT DISTINCT t.rid FROM {hosting_task} t "
-                                   "JOIN {node} n ON n.vid = t.vid "
-                                   "WHERE t.task_status = -1 AND t.executed > ?",
-                                   {now - kAegirRunningWindow})) {
-    sites.insert(row.integer(0));
+  std::size_t at = 0;
+  while (at < list.size()) {
+    const auto comma = list.find(',', at);
+    const auto item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (!item.empty()) sites.insert(std::stoll(item));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
   }
   return sites;
+}
+
+std::set<std::int64_t> TaskQueue::processingSites(std::int64_t now) {
+  const auto row = db_.queryOne(std::string("SELECT (") + kProcessingSitesSubquery + ")", {processingSince(now)});
+  return sitesFrom(row->text(0));
 }
 
 std::int64_t TaskQueue::queueDepth() {

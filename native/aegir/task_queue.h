@@ -55,6 +55,12 @@ class TaskQueue {
   // than Aegir's own 8-hour window (hosting_task_count_running) count as abandoned, not busy, and
   // are not read (the (task_status, executed) index).
   std::set<std::int64_t> processingSites(std::int64_t now);
+  // The same as one scalar subquery (the rids comma-separated, NULL for none), for a statement
+  // that reads it beside other things (daemon/poll_probe.h): its one parameter is
+  // processingSince(now), and sitesFrom() reads its value.
+  static const char* const kProcessingSitesSubquery;
+  static std::int64_t processingSince(std::int64_t now);
+  static std::set<std::int64_t> sitesFrom(const std::string& list);
   std::int64_t queueDepth();
 
   // The claim: 0 -> -1 on the queued revision, only while it is still current and queued.

@@ -345,7 +345,8 @@ void Dispatcher::inBatch(const std::function<void(Batch&)>& body) {
 // anything is queued, cron schedules that came due.
 void Dispatcher::poll() {
   const double now = unixTime();
-  const PollProbe probe = readPollProbe(*db_, workerId_.load(), now - kOtherWorkerSilence);
+  const PollProbe probe =
+      readPollProbe(*db_, workerId_.load(), now - kOtherWorkerSilence, static_cast<std::int64_t>(now));
   othersAlive_ = probe.otherWorkers;
   const double nowMono = monotonicTime();
   const auto& paused = probe.paused;
@@ -381,7 +382,7 @@ void Dispatcher::poll() {
   }
   // Sites busy under another runner (Aegir's own, or a hosting-task started by hand). Our own
   // runs are not counted here (the policy knows them).
-  busySites_ = tasks.processingSites(static_cast<std::int64_t>(now));
+  busySites_ = probe.processingSites;
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     for (const auto& [id, active] : active_) {

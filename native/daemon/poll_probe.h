@@ -1,13 +1,15 @@
 // What one poll asks the database first, in one statement: whether the queue is paused, the
-// highest revision (where new tasks would be), and when the next lackey job and cron slot are
-// due, and how many other daemons work on the database. The poll reads more only where this says something changed (daemon/dispatcher.h), so an
-// idle daemon costs the database one cheap statement per poll interval.
+// highest revision (where new tasks would be), when the next lackey job and cron slot are due,
+// how many other daemons work on the database, and the sites other runners are processing. The
+// poll reads more only where this says something changed (daemon/dispatcher.h), so an idle
+// daemon costs the database one cheap statement per poll interval.
 //
 // Threading: a plain function of the connection it is given.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <set>
 
 #include "db/connection.h"
 
@@ -24,8 +26,9 @@ struct PollProbe {
   std::optional<double> nextJob;      // the earliest schedule of a scheduled job
   std::optional<double> nextCron;     // the earliest cron slot of an application
   std::int64_t otherWorkers = 0;      // workers other than `self` not stopped, heard of since `since`
+  std::set<std::int64_t> processingSites;  // aegir::TaskQueue::processingSites(now), our own runs' among them
 };
 
-PollProbe readPollProbe(db::Connection& db, std::int64_t self, double since);
+PollProbe readPollProbe(db::Connection& db, std::int64_t self, double since, std::int64_t now);
 
 }  // namespace skynet::daemon

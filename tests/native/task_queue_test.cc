@@ -37,10 +37,11 @@ class TaskQueueTest : public ::testing::Test {
 
   // The queue in the daemon's order: read as the daemon does, ordered by its mirror.
   // The highest vid as the daemon's poll probes it (Skynet's tables are created for the probe).
-  std::int64_t probedMaxVid() {
+  std::int64_t probedMaxVid() { return probe(0).maxVid; }
+  daemon::PollProbe probe(std::int64_t now) {
     if (!migrated_) runs::migrate(*db_);
     migrated_ = true;
-    return daemon::readPollProbe(*db_, 0, 0).maxVid;
+    return daemon::readPollProbe(*db_, 0, 0, now);
   }
 
   std::vector<QueuedTask> queuedInOrder() {
@@ -313,6 +314,12 @@ TEST_F(TaskQueueTest, ProcessingSitesIgnoresTasksOlderThanAegirsWindow) {
   db_->execute("UPDATE {hosting_task} SET task_status = -1, executed = ? WHERE vid = ?",
                {std::int64_t{1700000000 - 30000}, stale.vid});
   EXPECT_EQ(queue_->processingSites(1700000100), std::set<std::int64_t>{10});
+  // The poll reads the same in its probe.
+  EXPECT_EQ(probe(1700000100).processingSites, std::set<std::int64_t>{10});
+  db_->execute("UPDATE {hosting_task} SET executed = ? WHERE vid = ?", {std::int64_t{1700000050}, stale.vid});
+  EXPECT_EQ(probe(1700000100).processingSites, (std::set<std::int64_t>{10, 11}));
+  db_->execute("UPDATE {hosting_task} SET task_status = 1 WHERE vid IN (?, ?)", {recent.vid, stale.vid});
+  EXPECT_TRUE(probe(1700000100).processingSites.empty());
 }
 
 TEST_F(TaskQueueTest, FinalizeAbandonedWritesAnErrorEntryAndFailsTheTask) {
