@@ -90,6 +90,7 @@ int QueueDaemon::run() {
       nextPruneMono_ = nowMono + kPruneEvery;
     }
     for (auto& command : mailbox_.takeCommands()) handle(command, nowMono);
+    supervisor_.makeSpareOutputFiles();
     for (auto& ended : supervisor_.tick(nowMono)) mailbox_.post(Event{std::move(ended)});
     if (stopping_) {
       const bool leaveRunning = reexec_ || settings_.queue.shutdown == ShutdownMode::Adopt;

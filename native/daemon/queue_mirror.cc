@@ -92,9 +92,17 @@ std::vector<std::int64_t> QueueMirror::head(std::size_t count) const {
 }
 
 std::vector<aegir::QueuedTask> QueueMirror::view(std::size_t oldest) const {
-  std::set<Key> shown;
-  for (auto it = order_.begin(); it != order_.end() && shown.size() < oldest; ++it) shown.insert(*it);
-  for (const auto& [rid, keys] : bySite_) shown.insert(*keys.begin());
+  // Both lists sorted in queue order, merged without repeats: no tree is built on every turn.
+  std::vector<Key> head;
+  head.reserve(std::min(oldest, order_.size()));
+  for (auto it = order_.begin(); it != order_.end() && head.size() < oldest; ++it) head.push_back(*it);
+  std::vector<Key> firsts;
+  firsts.reserve(bySite_.size());
+  for (const auto& [rid, keys] : bySite_) firsts.push_back(*keys.begin());
+  std::sort(firsts.begin(), firsts.end());
+  std::vector<Key> shown;
+  shown.reserve(head.size() + firsts.size());
+  std::set_union(head.begin(), head.end(), firsts.begin(), firsts.end(), std::back_inserter(shown));
   std::vector<aegir::QueuedTask> tasks;
   tasks.reserve(shown.size());
   for (const auto& key : shown) tasks.push_back(byVid_.at(std::get<2>(key)));

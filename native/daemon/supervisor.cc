@@ -18,26 +18,33 @@ namespace skynet::daemon {
 
 namespace {
 // A new file costs the file system an inode allocation, which on a busy ext4 can take longer than
-// the spawn itself. So after each launch an empty spare is made beside the output files, and the
-// next launch renames it into place: that cost falls while a run runs, not between its claim and
-// its exec. Its name matches no run's, so pruning and the API leave it alone.
-constexpr const char* kSpareOutputFile = ".skynet-next-output";
+// the spawn itself. So empty spares wait beside the output files, and a launch renames one into
+// place: that cost falls after a turn's launches (makeSpareOutputFiles), not between a claim and
+// its exec, also for a poll that claims several at once. Their names match no run's, so pruning
+// and the API leave them alone.
+constexpr int kSpareOutputFiles = 8;
 
-std::string spareBeside(const std::string& outputFile) {
+std::string spare(const std::string& folder, int index) {
+  return folder + ".skynet-next-output-" + std::to_string(index);
+}
+
+std::string folderOf(const std::string& outputFile) {
   const auto slash = outputFile.rfind('/');
-  return (slash == std::string::npos ? std::string() : outputFile.substr(0, slash + 1)) + kSpareOutputFile;
+  return slash == std::string::npos ? std::string() : outputFile.substr(0, slash + 1);
 }
 }  // namespace
 
 Started Supervisor::launch(const Launch& launch, double nowMono) {
-  const std::string spare = launch.spec.outputFile.empty() ? "" : spareBeside(launch.spec.outputFile);
-  // Without a spare (the first launch, another folder) the output file is created as usual.
-  if (!spare.empty()) (void)rename(spare.c_str(), launch.spec.outputFile.c_str());
-  auto child = process::ChildProcess::launch(launch.spec);
-  if (!spare.empty()) {
-    const int fd = open(spare.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd >= 0) close(fd);
+  if (!launch.spec.outputFile.empty()) {
+    // Without a spare (the first launch into a folder, a burst larger than the pool) the output
+    // file is created as usual.
+    const std::string folder = folderOf(launch.spec.outputFile);
+    for (int index = 0; index < kSpareOutputFiles; ++index) {
+      if (rename(spare(folder, index).c_str(), launch.spec.outputFile.c_str()) == 0) break;
+    }
+    spareFolders_.insert(folder);
   }
+  auto child = process::ChildProcess::launch(launch.spec);
   const double startedWall = unixTime();
   Watched watched;
   watched.identity = process::identify(child->pid()).value_or(process::ProcessIdentity{child->pid(), 0, process::bootId()});
@@ -48,6 +55,16 @@ Started Supervisor::launch(const Launch& launch, double nowMono) {
   Started started{launch.runId, watched.identity, startedWall};
   watched_[launch.runId] = std::move(watched);
   return started;
+}
+
+void Supervisor::makeSpareOutputFiles() {
+  for (const auto& folder : spareFolders_) {
+    for (int index = 0; index < kSpareOutputFiles; ++index) {
+      const int fd = open(spare(folder, index).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+      if (fd >= 0) close(fd);  // else it is there already (or the folder is not writable: no spares)
+    }
+  }
+  spareFolders_.clear();
 }
 
 bool Supervisor::adopt(const Adoption& adoption, double nowMono) {

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,9 @@ class Supervisor {
 
   // Starts the run's process; throws process::LaunchError when it cannot.
   Started launch(const Launch& launch, double nowMono);
+  // Makes the spare output files the launches since the last call took (see supervisor.cc);
+  // called once the launches of a turn are done.
+  void makeSpareOutputFiles();
   // Takes over a process started before; false when it is not running any more.
   bool adopt(const Adoption& adoption, double nowMono);
   // Ends a run: SIGTERM to its group now, SIGKILL after the grace, until the group is empty.
@@ -114,6 +118,7 @@ class Supervisor {
   Poco::Logger& log_;
   double nextOutputCheck_ = 0;
   std::map<std::int64_t, Watched> watched_;
+  std::set<std::string> spareFolders_;  // output folders launched into since makeSpareOutputFiles()
 };
 
 // Keeps a run's output file within `maxBytes`: the first half and the newest bytes stay, with a
