@@ -61,7 +61,7 @@ class Api {
   Response searchRuns(const Request& request, std::int64_t);
   Response getRun(const Request& request, std::int64_t id);
   Response getRawLog(const Request& request, std::int64_t id);
-  runs::RunFacts lockForReport(runs::RunApiStore& store, std::int64_t id, const std::string& token);
+  runs::RunEntry reportedRun(runs::RunApiStore& store, std::int64_t id, const std::string& token);
   Response startRun(const Request& request, std::int64_t id);
   Response stopRun(const Request& request, std::int64_t id);
   Response scheduleRun(const Request& request, std::int64_t applicationId);

@@ -145,13 +145,26 @@ Response Api::getRawLog(const Request&, std::int64_t id) {
   return response;
 }
 
-// A start or stop report: locks the run's row until the caller's transaction ends and checks the
-// token (404 for an unknown run, 401 for a wrong token); returns what the transition decides on.
-runs::RunFacts Api::lockForReport(runs::RunApiStore& store, std::int64_t id, const std::string& token) {
-  const auto locked = store.lock(id);
-  if (!locked) throw HttpError(404, notFound(id));
-  if (!constantTimeEquals(token, locked->token)) throw HttpError(401, "you are not authorized: wrong token");
-  return locked->facts;
+// A start or stop report is read, decided and written without a lock: the run as it is (404 for
+// an unknown run, 401 for a wrong token), the transition's verdict, and an update that applies
+// only while the run is still in the state the verdict was made on (RunApiStore::applyStart,
+// applyStop). When another report or the daemon came in between, the run is read again and
+// decided anew. Two statements, where a locking transaction took five.
+namespace {
+constexpr int kReportAttempts = 8;
+
+HttpError changedMeanwhile(std::int64_t id) {
+  return HttpError(503, "run " + std::to_string(id) + " changed during each of " + std::to_string(kReportAttempts) +
+                            " attempts to record the report; send it again");
+}
+}  // namespace
+
+runs::RunEntry Api::reportedRun(runs::RunApiStore& store, std::int64_t id, const std::string& token) {
+  auto run = store.run(id, true);
+  if (!run) throw HttpError(404, notFound(id));
+  if (!constantTimeEquals(token, run->token.value_or(""))) throw HttpError(401, "you are not authorized: wrong token");
+  run->token.reset();  // never in the answer
+  return std::move(*run);
 }
 
 Response Api::startRun(const Request& request, std::int64_t id) {
@@ -159,14 +172,21 @@ Response Api::startRun(const Request& request, std::int64_t id) {
   const double ts = tsOf(request);
   auto db = pool_.acquire();
   runs::RunApiStore store(*db);
-  {
-    db::Transaction transaction(*db);
-    const auto decision = runs::decideStart(lockForReport(store, id, token), ts);
+  for (int attempt = 0; attempt < kReportAttempts; ++attempt) {
+    auto run = reportedRun(store, id, token);
+    const auto decision = runs::decideStart(runs::RunApiStore::factsOf(run), ts);
     if (decision.verdict == runs::Verdict::Conflict) throw HttpError(409, "run " + std::to_string(id) + ": " + decision.conflict);
-    if (decision.verdict == runs::Verdict::Apply) store.recordStart(id, ts, decision.setRunning, decision.setReportedStart);
-    transaction.commit();
+    if (decision.verdict == runs::Verdict::Apply) {
+      if (!store.applyStart(id, ts, decision.setRunning, decision.setReportedStart)) continue;
+      if (decision.setRunning) {
+        run.state = runs::state::kRunning;
+        run.started = ts;
+      }
+      if (decision.setReportedStart) run.reportedStart = ts;
+    }
+    return json(200, okEntry(runJson(run)));
   }
-  return json(200, okEntry(runJson(*store.run(id, false))));
+  throw changedMeanwhile(id);
 }
 
 Response Api::stopRun(const Request& request, std::int64_t id) {
@@ -182,14 +202,21 @@ Response Api::stopRun(const Request& request, std::int64_t id) {
                             static_cast<std::size_t>(settings_.api.maxLogBytes));
   auto db = pool_.acquire();
   runs::RunApiStore store(*db);
-  {
-    db::Transaction transaction(*db);
-    const auto decision = runs::decideStop(lockForReport(store, id, token), stop);
+  for (int attempt = 0; attempt < kReportAttempts; ++attempt) {
+    auto run = reportedRun(store, id, token);
+    const auto decision = runs::decideStop(runs::RunApiStore::factsOf(run), stop);
     if (decision.verdict == runs::Verdict::Conflict) throw HttpError(409, "run " + std::to_string(id) + ": " + decision.conflict);
-    if (decision.verdict == runs::Verdict::Apply) store.recordStop(id, decision.newState, stop);
-    transaction.commit();
+    if (decision.verdict == runs::Verdict::Apply) {
+      if (!store.applyStop(id, decision.newState, stop)) continue;
+      run.state = decision.newState;
+      run.stopped = stop.ts;
+      run.reportedStop = stop.ts;
+      run.exitCode = stop.exitCode;
+      run.logTail = stop.logTail;
+    }
+    return json(200, okEntry(runJson(run)));
   }
-  return json(200, okEntry(runJson(*store.run(id, false))));
+  throw changedMeanwhile(id);
 }
 
 Response Api::scheduleRun(const Request& request, std::int64_t applicationId) {

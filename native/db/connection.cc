@@ -37,6 +37,8 @@ bool Error::accessDenied() const {
   return code_ == ER_ACCESS_DENIED_ERROR || code_ == ER_DBACCESS_DENIED_ERROR;
 }
 
+bool Error::deadlock() const { return code_ == ER_LOCK_DEADLOCK; }
+
 std::string Row::text(std::size_t i, const std::string& ifNull) const {
   const auto& column = columns_.at(i);
   return column ? *column : ifNull;

@@ -49,6 +49,9 @@ class Error : public std::runtime_error {
   bool connectionLost() const;
   // The server refused the user name or password.
   bool accessDenied() const;
+  // The statement lost a lock conflict (a deadlock) and its transaction was rolled back: it may
+  // be run again.
+  bool deadlock() const;
 
  private:
   unsigned code_;

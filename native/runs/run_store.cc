@@ -409,19 +409,52 @@ std::optional<LockedRun> RunApiStore::lock(std::int64_t id) {
   return locked;
 }
 
-void RunApiStore::recordStart(std::int64_t id, double ts, bool setRunning, bool setReportedStart) {
-  if (setRunning) {
-    db_.execute("UPDATE {skynet_run} SET state = 'running', started = ?, reported_start = ? WHERE id = ?",
-                {ts, ts, id});
-  } else if (setReportedStart) {
-    db_.execute("UPDATE {skynet_run} SET reported_start = ? WHERE id = ? AND reported_start IS NULL", {ts, id});
-  }
+RunFacts RunApiStore::factsOf(const RunEntry& run) {
+  RunFacts facts;
+  facts.state = run.state;
+  facts.started = run.started;
+  facts.stopped = run.stopped;
+  facts.reportedStart = run.reportedStart;
+  facts.reportedStop = run.reportedStop;
+  facts.cancelRequested = run.cancelRequested;
+  facts.exitCode = run.exitCode;
+  facts.logTail = run.logTail.value_or("");
+  facts.daemonStarted = run.workerId.has_value();
+  return facts;
 }
 
-void RunApiStore::recordStop(std::int64_t id, const std::string& newState, const StopRequest& stop) {
-  db_.execute("UPDATE {skynet_run} SET state = ?, stopped = ?, reported_stop = ?, exit_code = ?, log_tail = ?"
-              " WHERE id = ?",
-              {newState, stop.ts, stop.ts, nullable(stop.exitCode), stop.logTail, id});
+namespace {
+// One conditional update of a report; a deadlock (two reports updating the row and its state
+// index at once) rolled it back, so it counts as "the run changed": read again, decide anew.
+bool appliedOnce(db::Connection& db, const std::string& sql, const std::vector<db::Value>& params) {
+  try {
+    return db.execute(sql, params) == 1;
+  } catch (const db::Error& error) {
+    if (error.deadlock()) return false;
+    throw;
+  }
+}
+}  // namespace
+
+bool RunApiStore::applyStart(std::int64_t id, double ts, bool setRunning, bool setReportedStart) {
+  if (setRunning) {
+    return appliedOnce(db_,
+                       "UPDATE {skynet_run} SET state = 'running', started = ?, reported_start = ? "
+                       "WHERE id = ? AND state = 'scheduled'",
+                       {ts, ts, id});
+  }
+  if (!setReportedStart) return true;
+  return appliedOnce(db_,
+                     "UPDATE {skynet_run} SET reported_start = ? "
+                     "WHERE id = ? AND state = 'running' AND worker_id IS NOT NULL AND reported_start IS NULL",
+                     {ts, id});
+}
+
+bool RunApiStore::applyStop(std::int64_t id, const std::string& newState, const StopRequest& stop) {
+  return appliedOnce(db_,
+                     "UPDATE {skynet_run} SET state = ?, stopped = ?, reported_stop = ?, exit_code = ?, log_tail = ?"
+                     " WHERE id = ? AND state = 'running'",
+                     {newState, stop.ts, stop.ts, nullable(stop.exitCode), stop.logTail, id});
 }
 
 void RunApiStore::cancelNow(std::int64_t id, double now, const std::string& by) {

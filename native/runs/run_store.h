@@ -251,8 +251,13 @@ class RunApiStore {
 
   // Call inside a db::Transaction; the lock holds until it ends.
   std::optional<LockedRun> lock(std::int64_t id);
-  void recordStart(std::int64_t id, double ts, bool setRunning, bool setReportedStart);
-  void recordStop(std::int64_t id, const std::string& newState, const StopRequest& stop);
+  // What a start or stop transition decides on, from a run read by run().
+  static RunFacts factsOf(const RunEntry& run);
+  // A start or stop report's write, without a lock: it applies only while the run is still in
+  // the state the transition decided on (scheduled, or running), in one autocommitted statement.
+  // False when the run changed since it was read: the caller reads it again and decides anew.
+  bool applyStart(std::int64_t id, double ts, bool setRunning, bool setReportedStart);
+  bool applyStop(std::int64_t id, const std::string& newState, const StopRequest& stop);
   void cancelNow(std::int64_t id, double now, const std::string& by);
   void requestCancel(std::int64_t id, double now, const std::string& by);
 

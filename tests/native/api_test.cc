@@ -13,6 +13,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <future>
 #include <thread>
 
@@ -277,6 +279,51 @@ TEST_F(ApiTest, ARepeatedStopWithTheSameValuesIsANoOpADifferentOneConflicts) {
   EXPECT_EQ(put("/api/run/stop/" + id, startForm(run, "200") + "&log=other&exit_code=3").status, 409);
   EXPECT_EQ(put("/api/run/stop/" + id, startForm(run, "200") + "&log=done").status, 409);
   EXPECT_EQ(snapshot(run.id), stopped);
+}
+
+TEST_F(ApiTest, RacingReportsOfOneRunApplyOnceAndTheOthersAnswerByTheOutcome) {
+  // Reports are decided without a lock and written only while the run is still in the state
+  // they were decided on: of 8 clients starting at different ts, one wins, the others see a
+  // run already running (409); of 8 stopping with different exit codes, one wins.
+  constexpr int kClients = 8;
+  const auto run = aRun();
+  const std::string id = std::to_string(run.id);
+  auto race = [&](const std::string& path, const std::function<std::string(int)>& form) {
+    std::vector<std::future<HttpReply>> replies;
+    for (int client = 0; client < kClients; ++client) {
+      replies.push_back(std::async(std::launch::async, [&, client] { return put(path, form(client)); }));
+    }
+    std::map<int, std::vector<int>> byStatus;  // status -> clients
+    for (int client = 0; client < kClients; ++client) byStatus[replies[client].get().status].push_back(client);
+    return byStatus;
+  };
+  auto started = race("/api/run/start/" + id, [&](int client) { return startForm(run, std::to_string(100 + client)); });
+  auto describe = [](const std::map<int, std::vector<int>>& byStatus) {
+    std::string text;
+    for (const auto& [status, clients] : byStatus) text += std::to_string(status) + ": " + std::to_string(clients.size()) + " ";
+    return text;
+  };
+  ASSERT_EQ(started[200].size(), 1u) << describe(started);
+  EXPECT_EQ(started[409].size(), static_cast<std::size_t>(kClients - 1)) << describe(started);
+  const int starter = started[200].front();
+  EXPECT_EQ(column(run.id, "state"), "running");
+  EXPECT_EQ(column(run.id, "started"), std::to_string(100 + starter));
+  EXPECT_EQ(column(run.id, "reported_start"), std::to_string(100 + starter));
+
+  auto stopped = race("/api/run/stop/" + id, [&](int client) {
+    return startForm(run, "200") + "&log=client" + std::to_string(client) + "&exit_code=" + std::to_string(client);
+  });
+  ASSERT_EQ(stopped[200].size(), 1u) << describe(stopped);
+  EXPECT_EQ(stopped[409].size(), static_cast<std::size_t>(kClients - 1)) << describe(stopped);
+  const int stopper = stopped[200].front();
+  EXPECT_EQ(column(run.id, "state"), stopper == 0 ? "succeeded" : "failed");
+  EXPECT_EQ(column(run.id, "exit_code"), std::to_string(stopper));
+  EXPECT_EQ(column(run.id, "log_tail"), "client" + std::to_string(stopper));
+  // The winner's report, sent again, is a no-op that answers 200 with the run as recorded.
+  const auto again = put("/api/run/stop/" + id, startForm(run, "200") + "&log=client" + std::to_string(stopper) +
+                                                    "&exit_code=" + std::to_string(stopper));
+  EXPECT_EQ(again.status, 200);
+  EXPECT_NE(again.body.find("\"exit_code\":" + std::to_string(stopper)), std::string::npos) << again.body;
 }
 
 TEST_F(ApiTest, AnExitCodeOutsideZeroTo255Is400) {
