@@ -51,13 +51,12 @@ class TaskQueue {
   // Which of `vids` (at most kStillQueuedAtOnce) are still queued current revisions.
   static constexpr std::size_t kStillQueuedAtOnce = 16;
   std::set<std::int64_t> stillQueued(const std::vector<std::int64_t>& vids);
-  // Sites (rids) with a task in processing on its current revision, whoever runs it. Rows older
-  // than Aegir's own 8-hour window (hosting_task_count_running) count as abandoned, not busy, and
-  // are not read (the (task_status, executed) index).
-  std::set<std::int64_t> processingSites(std::int64_t now);
-  // The same as one scalar subquery (the rids comma-separated, NULL for none), for a statement
-  // that reads it beside other things (daemon/poll_probe.h): its one parameter is
-  // processingSince(now), and sitesFrom() reads its value.
+  // Sites (rids) with a task in processing on its current revision, whoever runs it, as one
+  // scalar subquery (the rids comma-separated, NULL for none) that the poll's probe reads beside
+  // other things (daemon/poll_probe.h): its one parameter is processingSince(now), and
+  // sitesFrom() reads its value. Rows older than Aegir's own 8-hour window
+  // (hosting_task_count_running) count as abandoned, not busy, and are not read (the
+  // (task_status, executed) index).
   static const char* const kProcessingSitesSubquery;
   static std::int64_t processingSince(std::int64_t now);
   static std::set<std::int64_t> sitesFrom(const std::string& list);
@@ -65,7 +64,7 @@ class TaskQueue {
 
   // The claim: 0 -> -1 on the queued revision, only while it is still current and queued.
   // Atomic against other daemons and Aegir's runners; true when this call took the task.
-  // It also sets `executed`, so other daemons count the site as busy (processingSites) during
+  // It also sets `executed`, so other daemons count the site as busy (kProcessingSitesSubquery) during
   // the seconds before hosting-task saves its own revision.
   bool claim(const QueuedTask& task, std::int64_t now);
   TaskState state(std::int64_t nid);

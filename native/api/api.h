@@ -61,7 +61,10 @@ class Api {
   Response searchRuns(const Request& request, std::int64_t);
   Response getRun(const Request& request, std::int64_t id);
   Response getRawLog(const Request& request, std::int64_t id);
-  runs::RunEntry reportedRun(runs::RunApiStore& store, std::int64_t id, const std::string& token);
+  // A start or stop report (see run_routes.cc): reads the run (404, 401), then `decideAndApply`
+  // answers 409 by throwing, or returns false when the run changed before its update applied.
+  Response report(std::int64_t id, const std::string& token,
+                  const std::function<bool(runs::RunApiStore&, runs::RunEntry&)>& decideAndApply);
   Response startRun(const Request& request, std::int64_t id);
   Response stopRun(const Request& request, std::int64_t id);
   Response scheduleRun(const Request& request, std::int64_t applicationId);

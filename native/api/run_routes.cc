@@ -1,6 +1,7 @@
 // The run routes of Api (api.h): listings, one run, its log, start/stop reports, scheduling
 // and cancelling.
 #include <fstream>
+#include <functional>
 
 #include "api/api.h"
 #include "api/auth.h"
@@ -159,34 +160,36 @@ HttpError changedMeanwhile(std::int64_t id) {
 }
 }  // namespace
 
-runs::RunEntry Api::reportedRun(runs::RunApiStore& store, std::int64_t id, const std::string& token) {
-  auto run = store.run(id, true);
-  if (!run) throw HttpError(404, notFound(id));
-  if (!constantTimeEquals(token, run->token.value_or(""))) throw HttpError(401, "you are not authorized: wrong token");
-  run->token.reset();  // never in the answer
-  return std::move(*run);
+Response Api::report(std::int64_t id, const std::string& token,
+                     const std::function<bool(runs::RunApiStore&, runs::RunEntry&)>& decideAndApply) {
+  auto db = pool_.acquire();
+  runs::RunApiStore store(*db);
+  for (int attempt = 0; attempt < kReportAttempts; ++attempt) {
+    auto run = store.run(id, true);
+    if (!run) throw HttpError(404, notFound(id));
+    if (!constantTimeEquals(token, run->token.value_or(""))) throw HttpError(401, "you are not authorized: wrong token");
+    run->token.reset();  // never in the answer
+    if (decideAndApply(store, *run)) return json(200, okEntry(runJson(*run)));
+  }
+  throw changedMeanwhile(id);
 }
 
 Response Api::startRun(const Request& request, std::int64_t id) {
   const std::string token = tokenOf(request);
   const double ts = tsOf(request);
-  auto db = pool_.acquire();
-  runs::RunApiStore store(*db);
-  for (int attempt = 0; attempt < kReportAttempts; ++attempt) {
-    auto run = reportedRun(store, id, token);
+  return report(id, token, [&](runs::RunApiStore& store, runs::RunEntry& run) {
     const auto decision = runs::decideStart(runs::RunApiStore::factsOf(run), ts);
     if (decision.verdict == runs::Verdict::Conflict) throw HttpError(409, "run " + std::to_string(id) + ": " + decision.conflict);
     if (decision.verdict == runs::Verdict::Apply) {
-      if (!store.applyStart(id, ts, decision.setRunning, decision.setReportedStart)) continue;
+      if (!store.applyStart(id, ts, decision.setRunning, decision.setReportedStart)) return false;
       if (decision.setRunning) {
         run.state = runs::state::kRunning;
         run.started = ts;
       }
       if (decision.setReportedStart) run.reportedStart = ts;
     }
-    return json(200, okEntry(runJson(run)));
-  }
-  throw changedMeanwhile(id);
+    return true;
+  });
 }
 
 Response Api::stopRun(const Request& request, std::int64_t id) {
@@ -200,23 +203,19 @@ Response Api::stopRun(const Request& request, std::int64_t id) {
   }
   stop.logTail = utf8Tail(request.param("log").value_or(""),
                             static_cast<std::size_t>(settings_.api.maxLogBytes));
-  auto db = pool_.acquire();
-  runs::RunApiStore store(*db);
-  for (int attempt = 0; attempt < kReportAttempts; ++attempt) {
-    auto run = reportedRun(store, id, token);
+  return report(id, token, [&](runs::RunApiStore& store, runs::RunEntry& run) {
     const auto decision = runs::decideStop(runs::RunApiStore::factsOf(run), stop);
     if (decision.verdict == runs::Verdict::Conflict) throw HttpError(409, "run " + std::to_string(id) + ": " + decision.conflict);
     if (decision.verdict == runs::Verdict::Apply) {
-      if (!store.applyStop(id, decision.newState, stop)) continue;
+      if (!store.applyStop(id, decision.newState, stop)) return false;
       run.state = decision.newState;
       run.stopped = stop.ts;
       run.reportedStop = stop.ts;
       run.exitCode = stop.exitCode;
       run.logTail = stop.logTail;
     }
-    return json(200, okEntry(runJson(run)));
-  }
-  throw changedMeanwhile(id);
+    return true;
+  });
 }
 
 Response Api::scheduleRun(const Request& request, std::int64_t applicationId) {

@@ -25,6 +25,7 @@
 #include "runs/run_store.h"
 #include "runs/schema.h"
 #include "util/clock.h"
+#include "util/paths.h"
 
 namespace skynet::app {
 
@@ -120,18 +121,6 @@ int reexecute(const std::string& configFile, Poco::Logger& logger, std::ostream&
   err << "skynet: cannot execute " << executable << ": " << std::strerror(errno) << "\n";
   return Application::EXIT_SOFTWARE;
 }
-
-namespace {
-
-// "/a/b/" -> "/a", "/a" -> "/", "logs" -> ".".
-std::string parentFolder(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-}  // namespace
 
 std::string folderProblem(const Settings& settings, const std::string& key, const std::string& folder) {
   const std::string where = settings.file + ": " + key + ": " + folder;

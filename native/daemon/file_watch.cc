@@ -1,16 +1,17 @@
 #include "daemon/file_watch.h"
 
-#include <algorithm>
-#include <cstdint>
-#include <vector>
-
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
+#include <vector>
+
+#include "util/paths.h"
 
 namespace skynet::daemon {
 
@@ -52,14 +53,6 @@ double FileWatch::settlesIn(double now) const {
   return std::max(0.0, candidateSince_ + settle_ - now);
 }
 
-namespace {
-std::string folderOf(const std::string& file) {
-  const auto slash = file.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : file.substr(0, slash);
-}
-}  // namespace
-
 FolderEvents::FolderEvents() : fd_(inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {}
 
 FolderEvents::~FolderEvents() {
@@ -72,9 +65,9 @@ void FolderEvents::watchFolderOf(const std::string& file) {
   // same folder must not wake the daemon at every line.
   constexpr std::uint32_t kChanges =
       IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF;
-  std::vector<std::string> folders{folderOf(file)};
+  std::vector<std::string> folders{parentFolder(file)};
   if (char* target = realpath(file.c_str(), nullptr)) {
-    folders.push_back(folderOf(target));
+    folders.push_back(parentFolder(target));
     std::free(target);
   }
   for (const auto& folder : folders) {

@@ -26,7 +26,7 @@ struct PollProbe {
   std::optional<double> nextJob;      // the earliest schedule of a scheduled job
   std::optional<double> nextCron;     // the earliest cron slot of an application
   std::int64_t otherWorkers = 0;      // workers other than `self` not stopped, heard of since `since`
-  std::set<std::int64_t> processingSites;  // aegir::TaskQueue::processingSites(now), our own runs' among them
+  std::set<std::int64_t> processingSites;  // aegir::TaskQueue::kProcessingSitesSubquery, our own runs' among them
 };
 
 PollProbe readPollProbe(db::Connection& db, std::int64_t self, double since, std::int64_t now);

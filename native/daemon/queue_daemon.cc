@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "util/clock.h"
+#include "util/paths.h"
 #include "version.h"
 
 namespace skynet::daemon {
@@ -126,8 +127,7 @@ void QueueDaemon::handle(Command& command, double nowMono) {
       return;
     }
     try {
-      const auto slash = launch->spec.outputFile.rfind('/');
-      if (slash != std::string::npos && slash > 0) Poco::File(launch->spec.outputFile.substr(0, slash)).createDirectories();
+      Poco::File(parentFolder(launch->spec.outputFile)).createDirectories();
       Started started = supervisor_.launch(*launch, nowMono);
       log_.information(Poco::format("run %?d started: pid %d", launch->runId, static_cast<int>(started.identity.pid)));
       mailbox_.post(Event{started});

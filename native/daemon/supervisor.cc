@@ -13,6 +13,7 @@
 #include <Poco/Format.h>
 
 #include "util/clock.h"
+#include "util/paths.h"
 
 namespace skynet::daemon {
 
@@ -25,12 +26,7 @@ namespace {
 constexpr int kSpareOutputFiles = 8;
 
 std::string spare(const std::string& folder, int index) {
-  return folder + ".skynet-next-output-" + std::to_string(index);
-}
-
-std::string folderOf(const std::string& outputFile) {
-  const auto slash = outputFile.rfind('/');
-  return slash == std::string::npos ? std::string() : outputFile.substr(0, slash + 1);
+  return folder + "/.skynet-next-output-" + std::to_string(index);
 }
 }  // namespace
 
@@ -38,7 +34,7 @@ Started Supervisor::launch(const Launch& launch, double nowMono) {
   if (!launch.spec.outputFile.empty()) {
     // Without a spare (the first launch into a folder, a burst larger than the pool) the output
     // file is created as usual.
-    const std::string folder = folderOf(launch.spec.outputFile);
+    const std::string folder = parentFolder(launch.spec.outputFile);
     for (int index = 0; index < kSpareOutputFiles; ++index) {
       if (rename(spare(folder, index).c_str(), launch.spec.outputFile.c_str()) == 0) break;
     }
