@@ -87,6 +87,11 @@ std::set<std::int64_t> TaskQueue::sitesFrom(const std::string& list) {
   return sites;
 }
 
+std::set<std::int64_t> TaskQueue::processingSites(std::int64_t now) {
+  const auto row = db_.queryOne(std::string("SELECT (") + kProcessingSitesSubquery + ")", {processingSince(now)});
+  return sitesFrom(row->text(0));
+}
+
 std::int64_t TaskQueue::queueDepth() {
   return db_.queryOne("SELECT COUNT(*) FROM {hosting_task} t JOIN {node} n ON n.vid = t.vid "
                       "WHERE t.task_status = 0")

@@ -51,12 +51,13 @@ class TaskQueue {
   // Which of `vids` (at most kStillQueuedAtOnce) are still queued current revisions.
   static constexpr std::size_t kStillQueuedAtOnce = 16;
   std::set<std::int64_t> stillQueued(const std::vector<std::int64_t>& vids);
-  // Sites (rids) with a task in processing on its current revision, whoever runs it, as one
-  // scalar subquery (the rids comma-separated, NULL for none) that the poll's probe reads beside
-  // other things (daemon/poll_probe.h): its one parameter is processingSince(now), and
-  // sitesFrom() reads its value. Rows older than Aegir's own 8-hour window
-  // (hosting_task_count_running) count as abandoned, not busy, and are not read (the
-  // (task_status, executed) index).
+  // Sites (rids) with a task in processing on its current revision, whoever runs it. Rows older
+  // than Aegir's own 8-hour window (hosting_task_count_running) count as abandoned, not busy, and
+  // are not read (the (task_status, executed) index).
+  std::set<std::int64_t> processingSites(std::int64_t now);
+  // The same as one scalar subquery (the rids comma-separated, NULL for none), for the poll's
+  // probe to read beside other things when the queue holds tasks (daemon/poll_probe.h): its one
+  // parameter is processingSince(now), and sitesFrom() reads its value.
   static const char* const kProcessingSitesSubquery;
   static std::int64_t processingSince(std::int64_t now);
   static std::set<std::int64_t> sitesFrom(const std::string& list);

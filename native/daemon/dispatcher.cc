@@ -249,11 +249,12 @@ void Dispatcher::turn() {
     }
     // A poll when its time has come or someone announced work (API wake, a cancel, a reload); in
     // between, freed slots claim from the mirror of the queue.
-    const bool due = nowMono >= nextPollMono_ || pollRequested_.exchange(false);
+    const bool woken = pollRequested_.exchange(false);
+    const bool due = woken || nowMono >= nextPollMono_;
     if (due) forwardCancels();
     const bool polled = due && claimingNow();
     if (due) nextPollMono_ = nowMono + settings_.queue.pollInterval;
-    if (polled) poll();
+    if (polled) poll(woken);
     writeAndClaim(polled);
   } catch (const db::Error& error) {
     onDatabaseError(error);
@@ -343,11 +344,12 @@ void Dispatcher::inBatch(const std::function<void(Batch&)>& body) {
 // One probe for what changed, then only what it says is worth reading: the queue's new revisions
 // (and the ones Skynet handed back, and one chunk of history for the audit), the busy sites while
 // anything is queued, cron schedules that came due.
-void Dispatcher::poll() {
+void Dispatcher::poll(bool woken) {
   const double now = unixTime();
-  const PollProbe probe =
-      readPollProbe(*db_, workerId_.load(), now - kOtherWorkerSilence, static_cast<std::int64_t>(now));
-  othersAlive_ = probe.otherWorkers;
+  // The busy sites are read with the probe where the queue holds tasks or a wake-up announced
+  // some, else only if the read finds tasks (an idle poll is then the cheaper probe alone).
+  const bool sitesWithProbe = woken || !mirror_.empty();
+  PollProbe probe = readPollProbe(*db_, static_cast<std::int64_t>(now), sitesWithProbe);
   const double nowMono = monotonicTime();
   const auto& paused = probe.paused;
   if (!paused) log_.warning("variable hosting_skynet_paused holds a value that is not a serialized scalar; ignoring it");
@@ -382,7 +384,7 @@ void Dispatcher::poll() {
   }
   // Sites busy under another runner (Aegir's own, or a hosting-task started by hand). Our own
   // runs are not counted here (the policy knows them).
-  busySites_ = probe.processingSites;
+  busySites_ = probe.processingSites ? *probe.processingSites : tasks.processingSites(static_cast<std::int64_t>(now));
   {
     std::lock_guard<std::mutex> lock(activeMutex_);
     for (const auto& [id, active] : active_) {
@@ -707,13 +709,18 @@ void Dispatcher::recover(bool atStart) {
   runs::RunStore store(*db_);
   const double now = unixTime();
   const std::int64_t me = workerId_.load();
+  std::int64_t othersAlive = 0;
   for (const auto& worker : store.workers()) {
     if (worker.id == me) continue;
     const double silence = now - worker.heartbeat;
+    const bool heard = !worker.stopped && silence < kOtherWorkerSilence;
     if (worker.host == host_) {
       // Our own previous image (before an execve) has our pid; a reused pid has a stale heartbeat.
       const bool dead = worker.stopped || worker.pid == getpid() || !pidAlive(worker.pid) || silence > kLocalWorkerStale;
-      if (!dead) continue;
+      if (!dead) {
+        if (heard) ++othersAlive;
+        continue;
+      }
       const auto left = store.unfinishedRuns(worker.id);
       if (!left.empty()) {
         log_.notice(Poco::format("worker %?d on this host is gone (pid %?d); taking over its %z unfinished run(s)",
@@ -725,6 +732,8 @@ void Dispatcher::recover(bool atStart) {
       const auto left = store.unfinishedRuns(worker.id);
       for (const auto& run : left) finalizeLost(run, worker);
       if (!left.empty() || !worker.stopped) store.stopWorker(worker.id, worker.heartbeat);
+    } else if (heard) {
+      ++othersAlive;
     } else if (atStart && silence > 3 * kHeartbeatEvery) {
       const auto left = store.unfinishedRuns(worker.id);
       if (!left.empty()) {
@@ -734,6 +743,7 @@ void Dispatcher::recover(bool atStart) {
       }
     }
   }
+  othersAlive_ = othersAlive;
 }
 
 void Dispatcher::adoptOrFinalize(const runs::UnfinishedRun& run, std::int64_t fromWorker) {

@@ -118,7 +118,8 @@ class Dispatcher {
   // Runs `body` in one transaction and applies its batch once committed.
   void inBatch(const std::function<void(Batch&)>& body);
   bool claimingNow() const;
-  void poll();
+  // `woken`: a wake-up announced new tasks (the probe then reads the busy sites too).
+  void poll(bool woken);
   void writeAndClaim(bool polled);
   // One transaction: `events`, then the claims the policy allows when `claim`.
   void writeBatch(const std::vector<Mailbox::Posted>& events, bool claim);
@@ -189,7 +190,7 @@ class Dispatcher {
   std::set<std::int64_t> busySites_;   // processing under another runner, at the last poll
   std::set<std::int64_t> otherLocks_;  // sites other daemons held, at the last look at the locks
   std::set<std::int64_t> reread_;      // vids we handed back to the queue, read again by the next poll
-  std::int64_t othersAlive_ = 0;       // other workers with a recent heartbeat, at the last poll
+  std::int64_t othersAlive_ = 0;       // other workers with a recent heartbeat, at the last recovery pass (kRecoverEvery)
   bool jobsDue_ = false;               // the last probe saw a due job, or a job slot freed since
   double nextPollMono_ = 0;
   std::atomic<bool> pollRequested_{false};

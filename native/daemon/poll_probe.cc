@@ -5,22 +5,22 @@
 
 namespace skynet::daemon {
 
-PollProbe readPollProbe(db::Connection& db, std::int64_t self, double since, std::int64_t now) {
-  const auto row = db.queryOne(
+PollProbe readPollProbe(db::Connection& db, std::int64_t now, bool withProcessingSites) {
+  const std::string sql =
       "SELECT (SELECT value FROM {variable} WHERE name = 'hosting_skynet_paused'),"
       " (SELECT COALESCE(MAX(vid), 0) FROM {node_revision}),"
       " (SELECT MIN(schedule) FROM {skynet_run} WHERE kind = 'job' AND state = 'scheduled'),"
-      " (SELECT MIN(cron_next) FROM {skynet_application} WHERE cron IS NOT NULL),"
-      " (SELECT COUNT(*) FROM {skynet_worker} WHERE heartbeat > ? AND stopped IS NULL AND id <> ?),"
-      " (" + std::string(aegir::TaskQueue::kProcessingSitesSubquery) + ")",
-      {since, self, aegir::TaskQueue::processingSince(now)});
+      " (SELECT MIN(cron_next) FROM {skynet_application} WHERE cron IS NOT NULL)";
+  const auto row = withProcessingSites
+                       ? db.queryOne(sql + ", (" + aegir::TaskQueue::kProcessingSitesSubquery + ")",
+                                     {aegir::TaskQueue::processingSince(now)})
+                       : db.queryOne(sql);
   PollProbe probe;
   probe.paused = row->isNull(0) ? std::optional<bool>(false) : aegir::serializedTruth(row->text(0));
   probe.maxVid = row->integer(1);
   if (!row->isNull(2)) probe.nextJob = row->real(2);
   if (!row->isNull(3)) probe.nextCron = row->real(3);
-  probe.otherWorkers = row->integer(4);
-  probe.processingSites = aegir::TaskQueue::sitesFrom(row->text(5));
+  if (withProcessingSites) probe.processingSites = aegir::TaskQueue::sitesFrom(row->text(4));
   return probe;
 }
 

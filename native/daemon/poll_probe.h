@@ -1,8 +1,10 @@
 // What one poll asks the database first, in one statement: whether the queue is paused, the
 // highest revision (where new tasks would be), when the next lackey job and cron slot are due,
-// how many other daemons work on the database, and the sites other runners are processing. The
-// poll reads more only where this says something changed (daemon/dispatcher.h), so an idle
-// daemon costs the database one cheap statement per poll interval.
+// and, when the queue holds tasks, the sites other runners are processing. The poll reads more
+// only where this says something changed (daemon/dispatcher.h), so an idle daemon costs the
+// database one cheap statement per poll interval: each subquery costs MariaDB about as much as
+// a statement of its own, so the probe of an empty queue leaves out the busy sites, and other
+// daemons are counted by the recovery pass, which reads the workers anyway.
 //
 // Threading: a plain function of the connection it is given.
 #pragma once
@@ -25,10 +27,11 @@ struct PollProbe {
   std::int64_t maxVid = 0;
   std::optional<double> nextJob;      // the earliest schedule of a scheduled job
   std::optional<double> nextCron;     // the earliest cron slot of an application
-  std::int64_t otherWorkers = 0;      // workers other than `self` not stopped, heard of since `since`
-  std::set<std::int64_t> processingSites;  // aegir::TaskQueue::kProcessingSitesSubquery, our own runs' among them
+  // aegir::TaskQueue::kProcessingSitesSubquery, our own runs' among them; not read (nullopt)
+  // unless asked for.
+  std::optional<std::set<std::int64_t>> processingSites;
 };
 
-PollProbe readPollProbe(db::Connection& db, std::int64_t self, double since, std::int64_t now);
+PollProbe readPollProbe(db::Connection& db, std::int64_t now, bool withProcessingSites);
 
 }  // namespace skynet::daemon

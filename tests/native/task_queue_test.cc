@@ -41,7 +41,7 @@ class TaskQueueTest : public ::testing::Test {
   daemon::PollProbe probe(std::int64_t now) {
     if (!migrated_) runs::migrate(*db_);
     migrated_ = true;
-    return daemon::readPollProbe(*db_, 0, 0, now);
+    return daemon::readPollProbe(*db_, now, true);
   }
 
   std::vector<QueuedTask> queuedInOrder() {
@@ -266,6 +266,7 @@ TEST_F(TaskQueueTest, ClaimTakesTheQueuedRevisionOnce) {
   EXPECT_EQ(fixture_->current(task.nid).executed, 1700000000);
   // Another daemon now sees the site as busy, before hosting-task has saved its revision.
   EXPECT_EQ(probe(1700000010).processingSites, std::set<std::int64_t>{10});
+  EXPECT_EQ(queue_->processingSites(1700000010), std::set<std::int64_t>{10});
   EXPECT_FALSE(queue_->claim(queued, 1700000000));
   EXPECT_TRUE(queuedNids().empty());
 }
@@ -314,10 +315,17 @@ TEST_F(TaskQueueTest, ProcessingSitesIgnoresTasksOlderThanAegirsWindow) {
   db_->execute("UPDATE {hosting_task} SET task_status = -1, executed = ? WHERE vid = ?",
                {std::int64_t{1700000000 - 30000}, stale.vid});
   EXPECT_EQ(probe(1700000100).processingSites, std::set<std::int64_t>{10});
+  EXPECT_EQ(queue_->processingSites(1700000100), std::set<std::int64_t>{10});
   db_->execute("UPDATE {hosting_task} SET executed = ? WHERE vid = ?", {std::int64_t{1700000050}, stale.vid});
   EXPECT_EQ(probe(1700000100).processingSites, (std::set<std::int64_t>{10, 11}));
+  EXPECT_EQ(queue_->processingSites(1700000100), (std::set<std::int64_t>{10, 11}));
+  // The probe of an empty queue leaves them out; it reads the rest the same.
+  const auto without = daemon::readPollProbe(*db_, 1700000100, false);
+  EXPECT_FALSE(without.processingSites.has_value());
+  EXPECT_EQ(without.maxVid, probe(1700000100).maxVid);
   db_->execute("UPDATE {hosting_task} SET task_status = 1 WHERE vid IN (?, ?)", {recent.vid, stale.vid});
-  EXPECT_TRUE(probe(1700000100).processingSites.empty());
+  EXPECT_EQ(probe(1700000100).processingSites, std::set<std::int64_t>{});
+  EXPECT_TRUE(queue_->processingSites(1700000100).empty());
 }
 
 TEST_F(TaskQueueTest, FinalizeAbandonedWritesAnErrorEntryAndFailsTheTask) {
