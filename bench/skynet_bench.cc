@@ -704,7 +704,7 @@ StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats
   daemon::QueueMirror mirror;
   {
     const double start = monoSeconds();
-    const auto probe = daemon::readPollProbe(connection, now, true);
+    const auto probe = daemon::readPollProbe(connection, now);
     const auto read = mirror.nextRead(monoSeconds(), probe.maxVid);
     mirror.applyRead(read, tasks.queuedAbove(read.from, read.limit));
     times.p50["first read (vid 0)"] = (monoSeconds() - start) * 1000;
@@ -713,7 +713,7 @@ StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats
   daemon::QueueMirror::Read read;
   std::pair<std::int64_t, std::int64_t> audit;
   int audits = 0;
-  time("probe", [&] { probe = daemon::readPollProbe(connection, now, true); });
+  time("probe", [&] { probe = daemon::readPollProbe(connection, now); });
   time("new revisions", [&] {
     read = mirror.nextRead(monoSeconds(), probe.maxVid);
     if (read.limit > 0) mirror.applyRead(read, tasks.queuedAbove(read.from, read.limit));

@@ -239,7 +239,7 @@ Response Api::scheduleRun(const Request& request, std::int64_t applicationId) {
   job.timeout = application->timeout ? application->timeout : std::optional<int>(settings_.runs.timeout);
   runs::RunApiStore store(*db);
   const std::int64_t id = store.scheduleJob(job);
-  if (schedule <= now) link_.wake();
+  link_.wake();  // due now: the daemon claims it; later: it learns the next schedule
   log_.information("API: run %s of application %s scheduled", std::to_string(id), std::to_string(applicationId));
   return json(200, okEntry(runJson(*store.run(id, true))));
 }

@@ -35,6 +35,9 @@ constexpr std::size_t kBatchEvents = 64;
 constexpr double kStartedWriteDelay = 0.05;
 constexpr double kHeartbeatEvery = 5.0;
 constexpr double kRecoverEvery = 10.0;
+// A job scheduled or a cron set by another process (not through this daemon's API, which wakes
+// it) is seen within this much.
+constexpr double kSchedulesEvery = 5.0;
 // Another worker that beat its heartbeat this recently is taken as running (see writeAndClaim).
 constexpr double kOtherWorkerSilence = 3 * kHeartbeatEvery;
 // A worker on this host whose heartbeat is older than this is dead even if its pid runs (reused).
@@ -42,7 +45,9 @@ constexpr double kLocalWorkerStale = 60.0;
 constexpr double kMaxReconnectDelay = 30.0;
 constexpr std::size_t kTaskTailLimit = 64 * 1024;
 constexpr int kJobBatch = 50;
-// Expiry of Skynet's hold on hosting_queue_tasks_running: a few missed heartbeats.
+// Skynet's hold on hosting_queue_tasks_running is renewed this often and expires after a few
+// missed renewals.
+constexpr double kSemaphoreEvery = 10.0;
 constexpr double kSemaphoreTtl = 30.0;
 
 std::string seconds(double value) { return Poco::format("%.1f s", value); }
@@ -216,6 +221,9 @@ void Dispatcher::turn() {
           prepared_ = false;
           workerId_.store(0);
           mirror_.reset();
+          schedulesStale_ = true;
+          nextJob_.reset();
+          nextCron_.reset();
           busySites_.clear();
           otherLocks_.clear();
           reread_.clear();
@@ -233,15 +241,18 @@ void Dispatcher::turn() {
     if (nowMono - lastHeartbeatMono_ >= kHeartbeatEvery) {
       const double now = unixTime();
       runs::RunStore(*db_).heartbeat(workerId_.load(), now);
+      lastHeartbeatMono_ = nowMono;
+    }
+    if (nowMono - lastSemaphoreMono_ >= kSemaphoreEvery) {
       // Aegir's own runners take tasks only while they hold this semaphore; a Skynet daemon
-      // holds it (renewed with every heartbeat, expiring soon after the last one).
-      const bool held = aegir::TaskQueue(*db_).holdCronSemaphore(semaphoreOwner(), now, kSemaphoreTtl);
+      // holds it (renewed every kSemaphoreEvery, expiring soon after the last renewal).
+      const bool held = aegir::TaskQueue(*db_).holdCronSemaphore(semaphoreOwner(), unixTime(), kSemaphoreTtl);
       if (!held && !semaphoreWarned_) {
         log_.warning("Aegir's own queue runner holds the semaphore hosting_queue_tasks_running; it may run tasks "
                      "beside Skynet until it lets go (disable hosting_queued, set hosting_queue_tasks_enabled to 0)");
       }
       semaphoreWarned_ = !held;
-      lastHeartbeatMono_ = nowMono;
+      lastSemaphoreMono_ = nowMono;
     }
     if (nowMono - lastRecoveryMono_ >= kRecoverEvery) {
       recover(lastRecoveryMono_ < 0);
@@ -306,6 +317,7 @@ void Dispatcher::prepare(db::Connection& connection) {
   const double now = unixTime();
   workerId_.store(runs::RunStore(connection).registerWorker(host_, getpid(), kVersion, now));
   lastHeartbeatMono_ = monotonicTime();
+  lastSemaphoreMono_ = -1e9;  // taken at once
   lastRecoveryMono_ = -1e9;  // adopt what dead workers left before claiming anything
   prepared_ = true;
   log_.information(Poco::format("connected to database '%s'; worker %?d on %s", settings_.database.db,
@@ -348,9 +360,22 @@ void Dispatcher::poll(bool woken) {
   const double now = unixTime();
   // The busy sites are read with the probe where the queue holds tasks or a wake-up announced
   // some, else only if the read finds tasks (an idle poll is then the cheaper probe alone).
-  const bool sitesWithProbe = woken || !mirror_.empty();
-  PollProbe probe = readPollProbe(*db_, static_cast<std::int64_t>(now), sitesWithProbe);
+  ProbeParts parts;
+  parts.processingSites = woken || !mirror_.empty();
+  // The schedules change when a run is scheduled or an application's cron is set (this daemon's
+  // API wakes it then) and when a daemon makes or claims a job: read after a wake-up, after a
+  // poll that acted on them, and every kSchedulesEvery for what other processes changed. In
+  // between, the slots last read come due as time passes.
+  const double startMono = monotonicTime();
+  parts.schedules = woken || schedulesStale_ || startMono - schedulesReadMono_ >= kSchedulesEvery;
+  PollProbe probe = readPollProbe(*db_, static_cast<std::int64_t>(now), parts);
   const double nowMono = monotonicTime();
+  if (probe.schedulesRead) {
+    nextJob_ = probe.nextJob;
+    nextCron_ = probe.nextCron;
+    schedulesReadMono_ = startMono;
+    schedulesStale_ = false;
+  }
   const auto& paused = probe.paused;
   if (!paused) log_.warning("variable hosting_skynet_paused holds a value that is not a serialized scalar; ignoring it");
   const bool isPaused = paused.value_or(false);
@@ -360,8 +385,14 @@ void Dispatcher::poll(bool woken) {
     lastPaused_ = isPaused;
   }
   paused_ = isPaused;
-  jobsDue_ = jobsDue_ || (probe.nextJob && *probe.nextJob <= now);
-  if (probe.nextCron && *probe.nextCron <= now) createCronRuns();
+  if (nextJob_ && *nextJob_ <= now) {
+    jobsDue_ = true;
+    schedulesStale_ = true;  // its claim changes the next schedule
+  }
+  if (nextCron_ && *nextCron_ <= now) {
+    createCronRuns();
+    schedulesStale_ = true;
+  }
   if (paused_) return;  // the mirror waits; what was queued meanwhile is read once resumed
 
   aegir::TaskQueue tasks(*db_);

@@ -1,9 +1,10 @@
-// What one poll asks the database first, in one statement: whether the queue is paused, the
-// highest revision (where new tasks would be), when the next lackey job and cron slot are due,
-// and, when the queue holds tasks, the sites other runners are processing. The poll reads more
-// only where this says something changed (daemon/dispatcher.h), so an idle daemon costs the
-// database one cheap statement per poll interval: each subquery costs MariaDB about as much as
-// a statement of its own, so the probe of an empty queue leaves out the busy sites, and other
+// What one poll asks the database first, in one statement: whether the queue is paused and the
+// highest revision (where new tasks would be); when asked, when the next lackey job and cron
+// slot are due and the sites other runners are processing. The poll reads more only where this
+// says something changed (daemon/dispatcher.h), so an idle daemon costs the database one cheap
+// statement per poll interval. Each subquery costs MariaDB about as much as a statement of its
+// own, so the dispatcher asks for the parts it needs: the busy sites only when the queue holds
+// tasks, the schedules after a wake-up, a change of its own and every few seconds; other
 // daemons are counted by the recovery pass, which reads the workers anyway.
 //
 // Threading: a plain function of the connection it is given.
@@ -25,13 +26,20 @@ struct PollProbe {
   // hosting_task, so a stray hosting_task row with a far higher vid cannot raise it (and with it
   // the mirror's read window, which would hide new tasks until the audit came by).
   std::int64_t maxVid = 0;
+  // Read when ProbeParts::schedules.
+  bool schedulesRead = false;
   std::optional<double> nextJob;      // the earliest schedule of a scheduled job
   std::optional<double> nextCron;     // the earliest cron slot of an application
-  // aegir::TaskQueue::kProcessingSitesSubquery, our own runs' among them; not read (nullopt)
-  // unless asked for.
+  // aegir::TaskQueue::kProcessingSitesSubquery, our own runs' among them; nullopt unless read.
   std::optional<std::set<std::int64_t>> processingSites;
 };
 
-PollProbe readPollProbe(db::Connection& db, std::int64_t now, bool withProcessingSites);
+// The optional parts of a probe.
+struct ProbeParts {
+  bool schedules = true;
+  bool processingSites = true;
+};
+
+PollProbe readPollProbe(db::Connection& db, std::int64_t now, ProbeParts parts = {});
 
 }  // namespace skynet::daemon

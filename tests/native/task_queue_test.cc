@@ -41,7 +41,7 @@ class TaskQueueTest : public ::testing::Test {
   daemon::PollProbe probe(std::int64_t now) {
     if (!migrated_) runs::migrate(*db_);
     migrated_ = true;
-    return daemon::readPollProbe(*db_, now, true);
+    return daemon::readPollProbe(*db_, now);
   }
 
   std::vector<QueuedTask> queuedInOrder() {
@@ -320,12 +320,38 @@ TEST_F(TaskQueueTest, ProcessingSitesIgnoresTasksOlderThanAegirsWindow) {
   EXPECT_EQ(probe(1700000100).processingSites, (std::set<std::int64_t>{10, 11}));
   EXPECT_EQ(queue_->processingSites(1700000100), (std::set<std::int64_t>{10, 11}));
   // The probe of an empty queue leaves them out; it reads the rest the same.
-  const auto without = daemon::readPollProbe(*db_, 1700000100, false);
+  daemon::ProbeParts parts;
+  parts.processingSites = false;
+  const auto without = daemon::readPollProbe(*db_, 1700000100, parts);
   EXPECT_FALSE(without.processingSites.has_value());
+  EXPECT_TRUE(without.schedulesRead);
   EXPECT_EQ(without.maxVid, probe(1700000100).maxVid);
   db_->execute("UPDATE {hosting_task} SET task_status = 1 WHERE vid IN (?, ?)", {recent.vid, stale.vid});
   EXPECT_EQ(probe(1700000100).processingSites, std::set<std::int64_t>{});
   EXPECT_TRUE(queue_->processingSites(1700000100).empty());
+}
+
+TEST_F(TaskQueueTest, TheProbeReadsTheSchedulesOnlyWhenAskedAndTheSameEitherWay) {
+  EXPECT_EQ(probe(1700000100).nextJob, std::nullopt);
+  EXPECT_EQ(probe(1700000100).nextCron, std::nullopt);
+  db_->execute("INSERT INTO {skynet_application} (project_id, name, command, cron, cron_next, created, changed) "
+               "VALUES (1, 'a', 'true', '* * * * *', 1700000160, 0, 0)");
+  db_->execute("INSERT INTO {skynet_run} (kind, token, command, state, schedule) "
+               "VALUES ('job', 't1', 'true', 'scheduled', 1700000300), ('job', 't2', 'true', 'scheduled', 1700000200), "
+               "('job', 't3', 'true', 'running', 1700000100)");
+  const auto full = probe(1700000100);
+  EXPECT_TRUE(full.schedulesRead);
+  EXPECT_EQ(full.nextJob, 1700000200.0);
+  EXPECT_EQ(full.nextCron, 1700000160.0);
+  daemon::ProbeParts parts;
+  parts.schedules = false;
+  const auto without = daemon::readPollProbe(*db_, 1700000100, parts);
+  EXPECT_FALSE(without.schedulesRead);
+  EXPECT_EQ(without.nextJob, std::nullopt);
+  EXPECT_EQ(without.nextCron, std::nullopt);
+  EXPECT_EQ(without.maxVid, full.maxVid);
+  EXPECT_EQ(without.paused, full.paused);
+  EXPECT_EQ(without.processingSites, full.processingSites);
 }
 
 TEST_F(TaskQueueTest, FinalizeAbandonedWritesAnErrorEntryAndFailsTheTask) {
