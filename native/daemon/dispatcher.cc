@@ -221,7 +221,7 @@ void Dispatcher::turn() {
           prepared_ = false;
           workerId_.store(0);
           mirror_.reset();
-          schedulesStale_ = true;
+          schedulesReadMono_ = -1e18;
           nextJob_.reset();
           nextCron_.reset();
           busySites_.clear();
@@ -367,14 +367,13 @@ void Dispatcher::poll(bool woken) {
   // poll that acted on them, and every kSchedulesEvery for what other processes changed. In
   // between, the slots last read come due as time passes.
   const double startMono = monotonicTime();
-  parts.schedules = woken || schedulesStale_ || startMono - schedulesReadMono_ >= kSchedulesEvery;
+  parts.schedules = woken || startMono - schedulesReadMono_ >= kSchedulesEvery;
   PollProbe probe = readPollProbe(*db_, static_cast<std::int64_t>(now), parts);
   const double nowMono = monotonicTime();
-  if (probe.schedulesRead) {
+  if (parts.schedules) {
     nextJob_ = probe.nextJob;
     nextCron_ = probe.nextCron;
     schedulesReadMono_ = startMono;
-    schedulesStale_ = false;
   }
   const auto& paused = probe.paused;
   if (!paused) log_.warning("variable hosting_skynet_paused holds a value that is not a serialized scalar; ignoring it");
@@ -387,11 +386,11 @@ void Dispatcher::poll(bool woken) {
   paused_ = isPaused;
   if (nextJob_ && *nextJob_ <= now) {
     jobsDue_ = true;
-    schedulesStale_ = true;  // its claim changes the next schedule
+    schedulesReadMono_ = -1e18;  // its claim changes the next schedule: read again next poll
   }
   if (nextCron_ && *nextCron_ <= now) {
     createCronRuns();
-    schedulesStale_ = true;
+    schedulesReadMono_ = -1e18;
   }
   if (paused_) return;  // the mirror waits; what was queued meanwhile is read once resumed
 

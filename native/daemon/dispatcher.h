@@ -193,10 +193,9 @@ class Dispatcher {
   std::set<std::int64_t> reread_;      // vids we handed back to the queue, read again by the next poll
   std::int64_t othersAlive_ = 0;       // other workers with a recent heartbeat, at the last recovery pass (kRecoverEvery)
   bool jobsDue_ = false;               // the last probe saw a due job, or a job slot freed since
-  // The schedules as the probe last read them (see poll()).
+  // The schedules as the probe last read them, and when (-1e18: read them at the next poll).
   std::optional<double> nextJob_, nextCron_;
   double schedulesReadMono_ = -1e18;
-  bool schedulesStale_ = true;
   double nextPollMono_ = 0;
   std::atomic<bool> pollRequested_{false};
   std::atomic<bool> claiming_{true};

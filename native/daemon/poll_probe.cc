@@ -24,7 +24,6 @@ PollProbe readPollProbe(db::Connection& db, std::int64_t now, ProbeParts parts) 
   probe.maxVid = row->integer(1);
   std::size_t column = 2;
   if (parts.schedules) {
-    probe.schedulesRead = true;
     if (!row->isNull(column)) probe.nextJob = row->real(column);
     if (!row->isNull(column + 1)) probe.nextCron = row->real(column + 1);
     column += 2;

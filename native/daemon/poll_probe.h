@@ -26,10 +26,10 @@ struct PollProbe {
   // hosting_task, so a stray hosting_task row with a far higher vid cannot raise it (and with it
   // the mirror's read window, which would hide new tasks until the audit came by).
   std::int64_t maxVid = 0;
-  // Read when ProbeParts::schedules.
-  bool schedulesRead = false;
-  std::optional<double> nextJob;      // the earliest schedule of a scheduled job
-  std::optional<double> nextCron;     // the earliest cron slot of an application
+  // The earliest schedule of a scheduled job and cron slot of an application; nullopt also
+  // when ProbeParts::schedules was not asked for.
+  std::optional<double> nextJob;
+  std::optional<double> nextCron;
   // aegir::TaskQueue::kProcessingSitesSubquery, our own runs' among them; nullopt unless read.
   std::optional<std::set<std::int64_t>> processingSites;
 };
