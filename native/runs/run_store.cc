@@ -53,29 +53,28 @@ void RunStore::setProcess(std::int64_t runId, const RunProcess& process) {
                process.started, runId});
 }
 
-bool RunStore::finishRun(std::int64_t runId, const RunEnd& end, Locks locks) {
+void RunStore::finishRun(std::int64_t runId, const RunEnd& end, Locks locks) {
   db::Transaction transaction(db_);
-  std::string sql = "UPDATE {skynet_run} SET state = ?, exit_code = ?, term_signal = ?, stopped = ?, message = ?, log_tail = ?";
-  std::vector<db::Value> values{end.state,   optionalInt(end.exitCode), optionalInt(end.signal),
-                                end.stopped, end.message,               end.logTail};
+  // One statement either way: a run no longer `running` (a stop reported through the API came
+  // first) keeps its state, time and message and gets only what the daemon alone knows. `state`
+  // is assigned last: every IF reads the state as it was (also under SIMULTANEOUS_ASSIGNMENT).
+  std::string sql =
+      "UPDATE {skynet_run} SET exit_code = IF(state = 'running', ?, COALESCE(exit_code, ?)), term_signal = ?,"
+      " log_tail = IF(state = 'running' OR log_tail IS NULL OR log_tail = '', ?, log_tail),"
+      " stopped = IF(state = 'running', ?, stopped), message = IF(state = 'running', ?, message)";
+  std::vector<db::Value> values{optionalInt(end.exitCode), optionalInt(end.exitCode), optionalInt(end.signal),
+                                end.logTail, end.stopped, end.message};
   if (end.process) {
     // A process that ended before its start was recorded: both in one statement.
     sql += ", pid = ?, proc_start = ?, boot_id = ?, output_file = ?, started = ?";
     values.insert(values.end(), {end.process->pid, static_cast<std::int64_t>(end.process->procStart),
                                  end.process->bootId, end.process->outputFile, end.process->started});
   }
+  values.push_back(end.state);
   values.push_back(runId);
-  const bool wrote = db_.execute(sql + " WHERE id = ? AND state = 'running'", values) == 1;
-  if (!wrote && end.process) setProcess(runId, *end.process);
-  if (!wrote) {
-    // A stop reported through the API came first: keep its state, add what only the daemon knows.
-    db_.execute("UPDATE {skynet_run} SET exit_code = COALESCE(exit_code, ?), term_signal = ?,"
-                " log_tail = IF(log_tail IS NULL OR log_tail = '', ?, log_tail) WHERE id = ?",
-                {optionalInt(end.exitCode), optionalInt(end.signal), end.logTail, runId});
-  }
+  db_.execute(sql + ", state = IF(state = 'running', ?, state) WHERE id = ?", values);
   if (locks == Locks::Release) releaseLocks(runId);
   transaction.commit();
-  return wrote;
 }
 
 void RunStore::rescheduleRun(std::int64_t runId, const std::string& message) {

@@ -130,9 +130,9 @@ class RunStore {
   void setProcess(std::int64_t runId, const RunProcess& process);
   // Records the end of a run still `running` (a final state another writer set, e.g. a stop
   // reported through the API, is kept) and, unless the caller releases or hands them over
-  // itself in the same transaction, releases the locks it held. Returns whether it wrote.
+  // itself in the same transaction, releases the locks it held.
   enum class Locks { Release, LeaveToCaller };
-  bool finishRun(std::int64_t runId, const RunEnd& end, Locks locks = Locks::Release);
+  void finishRun(std::int64_t runId, const RunEnd& end, Locks locks = Locks::Release);
   // A run that goes back to waiting (a job whose daemon died before spawning it).
   void rescheduleRun(std::int64_t runId, const std::string& message);
 

@@ -8,6 +8,7 @@
 
 #include "daemon/poll_probe.h"
 #include "daemon/queue_mirror.h"
+#include "runs/run_store.h"
 #include "runs/schema.h"
 #include "support/aegir_fixture.h"
 #include "support/sandbox.h"
@@ -568,6 +569,63 @@ TEST(Transaction, AnInnerTransactionJoinsTheOuterOne) {
     outer.commit();
   }
   EXPECT_EQ(count(), 1);
+}
+
+TEST(RunStore, AnEndIsRecordedWholeOnARunningRunAndAStopReportedFirstKeepsItsState) {
+  auto params = Sandbox::instance().createDatabase("q_finish_run");
+  db::Connection connection(params);
+  runs::migrate(connection);
+  runs::RunStore store(connection);
+  const auto start = [&] {
+    return store.startTaskRun({1, 2, 3, "verify", "drush", 0, "host", 1, 1000.5, 999, 60});
+  };
+  const auto read = [&](std::int64_t id) {
+    return *connection.queryOne("SELECT state, exit_code, term_signal, stopped, message, log_tail, pid, output_file "
+                                "FROM {skynet_run} WHERE id = ?",
+                                {id});
+  };
+  runs::RunEnd end{runs::state::kSucceeded, 0, std::nullopt, 1010.25, "daemon's message", "daemon's tail",
+                   runs::RunProcess{4242, 77, "boot", "/tmp/out", 1000.75}};
+
+  const auto running = start();
+  store.takeLock({3, false, running, 0}, 1000.5);
+  store.finishRun(running, end);
+  auto row = read(running);
+  EXPECT_EQ(row.text(0), runs::state::kSucceeded);
+  EXPECT_EQ(row.integer(1, -1), 0);
+  EXPECT_TRUE(row.isNull(2));
+  EXPECT_EQ(row.real(3), 1010.25);
+  EXPECT_EQ(row.text(4), "daemon's message");
+  EXPECT_EQ(row.text(5), "daemon's tail");
+  EXPECT_EQ(row.integer(6), 4242);
+  EXPECT_EQ(row.text(7), "/tmp/out");
+  EXPECT_EQ(connection.queryOne("SELECT COUNT(*) FROM {skynet_lock} WHERE run_id = ?", {running})->integer(0), 0);
+
+  // A stop reported through the API before the daemon saw the end: its state, time and
+  // message stay; the exit code and the tail, which only the daemon has, are added.
+  const auto reported = start();
+  connection.execute("UPDATE {skynet_run} SET state = 'failed', stopped = 1005, message = 'reported' WHERE id = ?",
+                     {reported});
+  end.exitCode = 3;
+  store.finishRun(reported, end);
+  row = read(reported);
+  EXPECT_EQ(row.text(0), runs::state::kFailed);
+  EXPECT_EQ(row.integer(1), 3);
+  EXPECT_EQ(row.real(3), 1005);
+  EXPECT_EQ(row.text(4), "reported");
+  EXPECT_EQ(row.text(5), "daemon's tail");
+  EXPECT_EQ(row.integer(6), 4242);
+
+  // ... and what the report gave itself (an exit code, a log) is kept as well.
+  const auto reportedWithLog = start();
+  connection.execute("UPDATE {skynet_run} SET state = 'succeeded', exit_code = 7, log_tail = 'reported tail' "
+                     "WHERE id = ?",
+                     {reportedWithLog});
+  store.finishRun(reportedWithLog, end);
+  row = read(reportedWithLog);
+  EXPECT_EQ(row.text(0), runs::state::kSucceeded);
+  EXPECT_EQ(row.integer(1), 7);
+  EXPECT_EQ(row.text(5), "reported tail");
 }
 
 TEST(Schema, MigratesOnceAndIsIdempotent) {
