@@ -59,11 +59,11 @@ void RunStore::finishRun(std::int64_t runId, const RunEnd& end, Locks locks) {
   // first) keeps its state, time and message and gets only what the daemon alone knows. `state`
   // is assigned last: every IF reads the state as it was (also under SIMULTANEOUS_ASSIGNMENT).
   std::string sql =
-      "UPDATE {skynet_run} SET exit_code = IF(state = 'running', ?, COALESCE(exit_code, ?)), term_signal = ?,"
+      "UPDATE {skynet_run} SET exit_code = IF(state = 'running' OR exit_code IS NULL, ?, exit_code), term_signal = ?,"
       " log_tail = IF(state = 'running' OR log_tail IS NULL OR log_tail = '', ?, log_tail),"
       " stopped = IF(state = 'running', ?, stopped), message = IF(state = 'running', ?, message)";
-  std::vector<db::Value> values{optionalInt(end.exitCode), optionalInt(end.exitCode), optionalInt(end.signal),
-                                end.logTail, end.stopped, end.message};
+  std::vector<db::Value> values{optionalInt(end.exitCode), optionalInt(end.signal), end.logTail, end.stopped,
+                                end.message};
   if (end.process) {
     // A process that ended before its start was recorded: both in one statement.
     sql += ", pid = ?, proc_start = ?, boot_id = ?, output_file = ?, started = ?";
