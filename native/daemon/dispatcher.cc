@@ -488,8 +488,11 @@ void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool cla
     mailbox_.popEvents(events.size());
   } catch (const db::Error& error) {
     if (error.connectionLost() || !db_) throw;
-    log_.warning(std::string("the server rejected a batch of run records, writing them one at a time: ") +
-                 error.what());
+    // A deadlock (a stop reported through the API while the batch records the same run's end)
+    // rolled the batch back: nothing in it was wrong, and it is written again the same way.
+    log_.warning(std::string(error.deadlock() ? "a batch of run records was rolled back to break a deadlock"
+                                              : "the server rejected a batch of run records") +
+                 ", writing them one at a time: " + error.what());
     for (const auto& posted : events) {
       try {
         inBatch([&](Batch& batch) {

@@ -11,11 +11,11 @@
 // (the runs it ends and claims, the mirror, logs, metrics) applies once it is committed. Claimed
 // runs are handed to the supervision thread as Launch commands.
 //
-// A batch the server rejects for its content (not a lost connection) is written again one item
-// at a time, and the item it rejects is logged and dropped, so one bad record never stops the
-// queue. A process's start is written with the next batch, or after kStartedWriteDelay: a short
-// run's start and end are then one statement (a daemon killed meanwhile finds the process by the
-// SKYNET_RUN_ID in its environment).
+// A batch the server rejects for its content or rolls back to break a deadlock (not a lost
+// connection) is written again one item at a time, and the item it rejects is logged and
+// dropped, so one bad record never stops the queue. A process's start is written with the next
+// batch, or after kStartedWriteDelay: a short run's start and end are then one statement (a
+// daemon killed meanwhile finds the process by the SKYNET_RUN_ID in its environment).
 //
 // Threading: run() is the thread's body; every other public method is thread-safe.
 #pragma once

@@ -659,6 +659,66 @@ TEST_F(QueueDaemonTest, ARecordTheServerRejectsIsDroppedAndTheQueueGoesOn) {
   site_->db().execute("DROP TRIGGER {skynet_test_reject}");
 }
 
+// A stop reported through the API while the daemon records the same run's end: the two
+// transactions lock in opposite orders, InnoDB breaks the circle by rolling back the smaller
+// one, the daemon's batch (the run's end and the claim of the site's next task). The batch is
+// written again; the report is kept, nothing is lost, repeated or left processing.
+TEST_F(QueueDaemonTest, ABatchRolledBackByADeadlockIsWrittenAgainAndKeepsTheStopReportedMeanwhile) {
+  const auto hung = site_->aegir().queueTask(10, "verify", "hang");
+  const auto next = site_->aegir().queueTask(10, "verify");  // the same site: claimed in the batch that ends `hung`
+  start("[queue]\nconcurrency = 2\n");
+  std::int64_t pid = 0;
+  ASSERT_TRUE(waitUntil([&] {
+    const auto runs = runsOf(hung.nid);
+    pid = runs.empty() ? 0 : runs.back().pid;
+    return pid > 0 && site_->aegir().current(hung.nid).vid != hung.vid;
+  }));
+  const std::int64_t runId =
+      site_->db().queryOne("SELECT id FROM {skynet_run} WHERE task_nid = ?", {hung.nid})->integer(0);
+  site_->db().execute("CREATE TABLE {skynet_test_ballast} (n INT NOT NULL PRIMARY KEY) ENGINE=InnoDB");
+
+  // The report's transaction holds the run's row, and is made the larger of the two (InnoDB
+  // rolls back the transaction that changed fewer rows).
+  db::Connection reporter(site_->params());
+  {
+    db::Transaction report(reporter);
+    const double now = unixTime();
+    ASSERT_EQ(reporter.execute("UPDATE {skynet_run} SET state = 'failed', stopped = ?, exit_code = 3, "
+                               "message = 'stopped by the test', reported_stop = ? WHERE id = ? AND state = 'running'",
+                               {now, now, runId}),
+              1u);
+    reporter.execute("INSERT INTO {skynet_test_ballast} (n) WITH RECURSIVE s (n) AS "
+                     "(SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 500) SELECT n FROM s");
+    kill(static_cast<pid_t>(-pid), SIGKILL);
+    // The daemon's batch holds the lock table and waits for the run's row...
+    ASSERT_TRUE(waitUntil([&] {
+      return site_->db()
+                 .queryOne("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE db = DATABASE() "
+                           "AND state = 'Updating' AND info LIKE 'UPDATE %skynet_run%'")
+                 ->integer(0) > 0;
+    }));
+    // ...and the report now wants the lock table's guard row: a deadlock. Not this transaction's.
+    ASSERT_NO_THROW(reporter.query("SELECT rid FROM {skynet_lock} WHERE rid = 0 FOR UPDATE"));
+    report.commit();
+  }
+
+  ASSERT_TRUE(waitUntil([&] { return finished(hung.nid) && finished(next.nid); }));
+  EXPECT_TRUE(capture_->contains("rolled back to break a deadlock")) << "the premise: the batch lost the deadlock";
+  const auto stopped = finalRun(hung.nid);
+  EXPECT_EQ(stopped.state, "failed");
+  EXPECT_EQ(stopped.message, "stopped by the test");
+  EXPECT_TRUE(stopped.hasExitCode);
+  EXPECT_EQ(stopped.exitCode, 3);
+  EXPECT_EQ(site_->aegir().current(hung.nid).status, aegir::kError);  // finalized, not left processing
+  EXPECT_EQ(site_->aegir().statusOf(hung.vid), aegir::kQueued) << "the claimed revision goes back to 0";
+  const auto nextRuns = runsOf(next.nid);
+  ASSERT_EQ(nextRuns.size(), 1u) << "claimed once, after the batch was written again";
+  EXPECT_EQ(finalRun(next.nid).state, "succeeded");
+  EXPECT_EQ(site_->invocations().size(), 2u) << "each task ran once";
+  EXPECT_EQ(site_->db().queryOne("SELECT COUNT(*) FROM {skynet_lock} WHERE rid <> 0")->integer(0), 0);
+  site_->db().execute("DROP TABLE {skynet_test_ballast}");
+}
+
 TEST(RetryDelay, DoublesFromFiveSecondsUpToFiveMinutes) {
   EXPECT_DOUBLE_EQ(retryDelay(1), 5);
   EXPECT_DOUBLE_EQ(retryDelay(2), 10);
