@@ -488,8 +488,8 @@ void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool cla
     mailbox_.popEvents(events.size());
   } catch (const db::Error& error) {
     if (error.connectionLost() || !db_) throw;
-    // A deadlock (a stop reported through the API while the batch records the same run's end)
-    // rolled the batch back: nothing in it was wrong, and it is written again the same way.
+    // After a deadlock (a stop reported through the API while the batch records the same run's
+    // end) nothing in the batch was wrong: written again item by item, every item is recorded.
     log_.warning(std::string(error.deadlock() ? "a batch of run records was rolled back to break a deadlock"
                                               : "the server rejected a batch of run records") +
                  ", writing them one at a time: " + error.what());
