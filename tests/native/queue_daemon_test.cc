@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "runs/run_store.h"
 #include "runs/schema.h"
 #include "util/clock.h"
 #include "support/log_capture.h"
@@ -677,16 +678,13 @@ TEST_F(QueueDaemonTest, ABatchRolledBackByADeadlockIsWrittenAgainAndKeepsTheStop
       site_->db().queryOne("SELECT id FROM {skynet_run} WHERE task_nid = ?", {hung.nid})->integer(0);
   site_->db().execute("CREATE TABLE {skynet_test_ballast} (n INT NOT NULL PRIMARY KEY) ENGINE=InnoDB");
 
-  // The report's transaction holds the run's row, and is made the larger of the two (InnoDB
-  // rolls back the transaction that changed fewer rows).
+  // The report's write (the API's own, held in a transaction so its lock lasts) holds the run's
+  // row; the transaction is made the larger of the two (InnoDB rolls back the one that changed
+  // fewer rows).
   db::Connection reporter(site_->params());
   {
     db::Transaction report(reporter);
-    const double now = unixTime();
-    ASSERT_EQ(reporter.execute("UPDATE {skynet_run} SET state = 'failed', stopped = ?, exit_code = 3, "
-                               "message = 'stopped by the test', reported_stop = ? WHERE id = ? AND state = 'running'",
-                               {now, now, runId}),
-              1u);
+    ASSERT_TRUE(runs::RunApiStore(reporter).applyStop(runId, "failed", {unixTime(), 3, "reported by the test"}));
     reporter.execute("INSERT INTO {skynet_test_ballast} (n) WITH RECURSIVE s (n) AS "
                      "(SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 500) SELECT n FROM s");
     kill(static_cast<pid_t>(-pid), SIGKILL);
@@ -706,13 +704,12 @@ TEST_F(QueueDaemonTest, ABatchRolledBackByADeadlockIsWrittenAgainAndKeepsTheStop
   EXPECT_TRUE(capture_->contains("rolled back to break a deadlock")) << "the premise: the batch lost the deadlock";
   const auto stopped = finalRun(hung.nid);
   EXPECT_EQ(stopped.state, "failed");
-  EXPECT_EQ(stopped.message, "stopped by the test");
   EXPECT_TRUE(stopped.hasExitCode);
   EXPECT_EQ(stopped.exitCode, 3);
+  EXPECT_EQ(stopped.logTail, "reported by the test");
   EXPECT_EQ(site_->aegir().current(hung.nid).status, aegir::kError);  // finalized, not left processing
   EXPECT_EQ(site_->aegir().statusOf(hung.vid), aegir::kQueued) << "the claimed revision goes back to 0";
-  const auto nextRuns = runsOf(next.nid);
-  ASSERT_EQ(nextRuns.size(), 1u) << "claimed once, after the batch was written again";
+  ASSERT_EQ(runsOf(next.nid).size(), 1u) << "claimed once, after the batch was written again";
   EXPECT_EQ(finalRun(next.nid).state, "succeeded");
   EXPECT_EQ(site_->invocations().size(), 2u) << "each task ran once";
   EXPECT_EQ(site_->db().queryOne("SELECT COUNT(*) FROM {skynet_lock} WHERE rid <> 0")->integer(0), 0);
