@@ -3,6 +3,7 @@
 #include <Poco/Environment.h>
 #include <Poco/File.h>
 #include <Poco/Format.h>
+#include <Poco/Message.h>
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
@@ -51,6 +52,14 @@ constexpr double kSemaphoreEvery = 10.0;
 constexpr double kSemaphoreTtl = 30.0;
 
 std::string seconds(double value) { return Poco::format("%.1f s", value); }
+
+// The level of a run's "finished" line: information for a success, warning for a warning or a
+// task queued again, error for the rest.
+Poco::Message::Priority endPriority(const std::string& state) {
+  if (state == runs::state::kSucceeded) return Poco::Message::PRIO_INFORMATION;
+  if (state == runs::state::kWarning || state == runs::state::kDeferred) return Poco::Message::PRIO_WARNING;
+  return Poco::Message::PRIO_ERROR;
+}
 
 
 
@@ -700,10 +709,12 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
     end.message = validUtf8(end.message);
     store.finishRun(runId, end, runs::RunStore::Locks::LeaveToCaller);
     batch.locksToRelease.insert(runId);
-    const std::string duration = startedWall > 0 ? " in " + seconds(stoppedWall - startedWall) : "";
-    line = Poco::format("%s finished: %s%s (run %?d, %s)%s", describe(task), end.state, duration, runId,
-                        describeExit(ending.exit),
-                        end.message.empty() ? std::string() : ": " + end.message);
+    // Formatted only for a log that keeps it: a task's end is on the way to the next spawn.
+    if (log_.is(endPriority(end.state))) {
+      const std::string duration = startedWall > 0 ? " in " + seconds(stoppedWall - startedWall) : "";
+      line = Poco::format("%s finished: %s%s (run %?d, %s)%s", describe(task), end.state, duration, runId,
+                          describeExit(ending.exit), end.message.empty() ? std::string() : ": " + end.message);
+    }
   } else {
     const JobOutcome outcome = classifyJob(ending);
     if (outcome.state == runs::state::kScheduled) {
@@ -718,8 +729,11 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
       store.finishRun(runId, end, runs::RunStore::Locks::LeaveToCaller);
       batch.locksToRelease.insert(runId);
     }
-    line = Poco::format("job run %?d (application %?d) finished: %s (%s)%s", runId, active.applicationId, outcome.state,
-                        describeExit(ending.exit), outcome.message.empty() ? std::string() : ": " + outcome.message);
+    if (log_.is(endPriority(end.state))) {
+      line = Poco::format("job run %?d (application %?d) finished: %s (%s)%s", runId, active.applicationId,
+                          outcome.state, describeExit(ending.exit),
+                          outcome.message.empty() ? std::string() : ": " + outcome.message);
+    }
   }
   transaction.commit();
   batch.afterCommit.push_back([this, runId, kind = active.kind, state = end.state, startedWall, stoppedWall, line] {
@@ -732,9 +746,7 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
       metrics_->countOutcome(kind, state.empty() ? runs::state::kScheduled : state);
       if (startedWall > 0) metrics_->observeRunDuration(kind, std::max(0.0, stoppedWall - startedWall));
     }
-    if (state == runs::state::kSucceeded) log_.information(line);
-    else if (state == runs::state::kWarning || state == runs::state::kDeferred) log_.warning(line);
-    else log_.error(line);
+    if (!line.empty()) log_.log(Poco::Message(log_.name(), line, endPriority(state)));
   });
 }
 
@@ -997,7 +1009,7 @@ bool Dispatcher::claimTask(const aegir::QueuedTask& task, Batch& batch) {
       std::lock_guard<std::mutex> lock(activeMutex_);
       active_[runId] = active;
     }
-    log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(active.task), runId, attempts));
+    if (log_.information()) log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(active.task), runId, attempts));
   });
   batch.commands.push_back(Command{Launch{runId, spec, timeout}});
   return true;

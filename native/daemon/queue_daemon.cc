@@ -129,7 +129,9 @@ void QueueDaemon::handle(Command& command, double nowMono) {
     try {
       Poco::File(parentFolder(launch->spec.outputFile)).createDirectories();
       Started started = supervisor_.launch(*launch, nowMono);
-      log_.information(Poco::format("run %?d started: pid %d", launch->runId, static_cast<int>(started.identity.pid)));
+      if (log_.information()) {
+        log_.information(Poco::format("run %?d started: pid %d", launch->runId, static_cast<int>(started.identity.pid)));
+      }
       mailbox_.post(Event{started});
     } catch (const std::exception& error) {
       mailbox_.post(Event{LaunchFailed{launch->runId, error.what(), false}});
