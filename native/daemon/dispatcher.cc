@@ -1009,7 +1009,9 @@ bool Dispatcher::claimTask(const aegir::QueuedTask& task, Batch& batch) {
       std::lock_guard<std::mutex> lock(activeMutex_);
       active_[runId] = active;
     }
-    if (log_.information()) log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(active.task), runId, attempts));
+    if (log_.information()) {
+      log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(active.task), runId, attempts));
+    }
   });
   batch.commands.push_back(Command{Launch{runId, spec, timeout}});
   return true;
