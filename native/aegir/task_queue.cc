@@ -105,13 +105,22 @@ bool TaskQueue::claim(const QueuedTask& task, std::int64_t now) {
                      {now, task.vid, task.nid}) == 1;
 }
 
+std::string TaskQueue::statesQuery(std::size_t count, const std::string& leading) {
+  std::string marks;
+  for (std::size_t i = 0; i < count; ++i) marks += i ? ", ?" : "?";
+  return "SELECT " + leading + "n.nid, n.vid, t.task_status, t.executed FROM {node} n "
+         "JOIN {hosting_task} t ON t.vid = n.vid WHERE n.nid IN (" + marks + ")";
+}
+
+std::pair<std::int64_t, TaskState> TaskQueue::stateFrom(const db::Row& row, std::size_t first) {
+  return {row.integer(first),
+          {true, row.integer(first + 1), static_cast<int>(row.integer(first + 2, kQueued)), row.integer(first + 3)}};
+}
+
 TaskState TaskQueue::state(std::int64_t nid) {
-  const auto row = db_.queryOne(
-      "SELECT n.vid, t.task_status, t.executed FROM {node} n "
-      "JOIN {hosting_task} t ON t.vid = n.vid WHERE n.nid = ?",
-      {nid});
+  const auto row = db_.queryOne(statesQuery(1), {nid});
   if (!row) return {};
-  return {true, row->integer(0), static_cast<int>(row->integer(1, kQueued)), row->integer(2)};
+  return stateFrom(*row, 0).second;
 }
 
 bool TaskQueue::release(std::int64_t vid) {

@@ -15,6 +15,7 @@
 #include <fstream>
 
 #include "api/time_text.h"
+#include "daemon/batch_start.h"
 #include "daemon/poll_probe.h"
 #include "process/process_identity.h"
 #include "runs/catalog.h"
@@ -489,7 +490,7 @@ void Dispatcher::writeBatch(const std::vector<Mailbox::Posted>& events, bool cla
       batch.ended = ending;
       // Claims read the locks first, before any lock row is touched: every claimer takes them in
       // the same order, so two daemons' batches never wait for each other in a circle.
-      if (!tasks.empty() || jobs) locksOf(batch);
+      startBatch(batch, !tasks.empty() || jobs);
       for (const auto& posted : events) write(posted.event, batch);
       if (!tasks.empty()) claimTasks(tasks, &batch);
       if (jobs) claimJobs(&batch);
@@ -671,7 +672,13 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
   if (active.kind == "task") {
     const aegir::QueuedTask& task = active.task;
     aegir::TaskQueue tasks(*db_);
-    const auto current = tasks.state(task.nid);
+    aegir::TaskState current;
+    if (const auto read = batch.taskStates.find(task.nid); read != batch.taskStates.end()) {
+      current = read->second;
+      batch.taskStates.erase(read);
+    } else {
+      current = tasks.state(task.nid);
+    }
     const TaskOutcome outcome = classifyTask({current.exists, task.vid, current.currentVid, current.status}, ending);
     end.state = outcome.state;
     end.message = outcome.message;
@@ -887,14 +894,33 @@ void Dispatcher::forwardCancels() {
 // candidates of the last poll are used again: a stale candidate costs only a claim that affects
 // no row, and what was queued since comes with the next poll or wake-up.
 
-std::vector<runs::SiteLock>& Dispatcher::locksOf(Batch& batch) {
-  if (!batch.locks) {
-    batch.locks = runs::RunStore(*db_).lockAll();
-    otherLocks_.clear();
-    for (const auto& lock : *batch.locks) {
-      if (lock.rid > 0 && lock.workerId != workerId_.load()) otherLocks_.insert(lock.rid);
+void Dispatcher::startBatch(Batch& batch, bool locks) {
+  std::vector<std::int64_t> nids;
+  {
+    std::lock_guard<std::mutex> lock(activeMutex_);
+    for (const auto runId : batch.ended) {
+      const auto found = active_.find(runId);
+      if (found != active_.end() && found->second.kind == "task" && nids.size() < kBatchStatesAtOnce) {
+        nids.push_back(found->second.task.nid);
+      }
     }
   }
+  auto start = readBatchStart(*db_, locks && !batch.locks, nids);
+  batch.taskStates = std::move(start.states);
+  for (const auto nid : nids) batch.taskStates.try_emplace(nid);  // no row: the node is gone (exists false)
+  if (start.locks) keepLocks(batch, std::move(*start.locks));
+}
+
+void Dispatcher::keepLocks(Batch& batch, std::vector<runs::SiteLock> locks) {
+  batch.locks = std::move(locks);
+  otherLocks_.clear();
+  for (const auto& lock : *batch.locks) {
+    if (lock.rid > 0 && lock.workerId != workerId_.load()) otherLocks_.insert(lock.rid);
+  }
+}
+
+std::vector<runs::SiteLock>& Dispatcher::locksOf(Batch& batch) {
+  if (!batch.locks) keepLocks(batch, runs::RunStore(*db_).lockAll());
   return *batch.locks;
 }
 

@@ -106,6 +106,9 @@ class Dispatcher {
     std::set<std::int64_t> ended;           // runs this batch records as ended
     std::map<std::int64_t, runs::RunProcess> processes;  // starts of runs that end in this batch too
     std::optional<std::vector<runs::SiteLock>> locks;    // read under the lock table's locks
+    // The states of tasks whose runs end in this batch, read with the locks (daemon/batch_start.h);
+    // each is used once, so a task written twice reads its state again.
+    std::map<std::int64_t, aegir::TaskState> taskStates;
     // Runs ending in this batch whose locks are released when it is written, unless a claim
     // in it takes their rows over first (RunStore::handOverLock).
     std::set<std::int64_t> locksToRelease;
@@ -149,6 +152,9 @@ class Dispatcher {
   bool claimJob(const runs::DueJob& job, Batch& batch);
   // The locks as this batch sees them: read once, under the lock table's locks.
   std::vector<runs::SiteLock>& locksOf(Batch& batch);
+  // The batch's first read: the locks when `locks`, and the states of the tasks whose runs end in it.
+  void startBatch(Batch& batch, bool locks);
+  void keepLocks(Batch& batch, std::vector<runs::SiteLock> locks);
   std::string semaphoreOwner() const;
   std::string outputFileFor(const std::string& prefix, std::int64_t runId) const;
   std::string readTail(const std::string& file, std::size_t limit) const;

@@ -87,21 +87,27 @@ void RunStore::rescheduleRun(std::int64_t runId, const std::string& message) {
 }
 
 namespace {
+constexpr const char* kLockColumns = "rid, exclusive, COALESCE(run_id, 0), COALESCE(worker_id, 0) FROM {skynet_lock} ";
+
 std::vector<SiteLock> locksFrom(const std::vector<db::Row>& rows) {
   std::vector<SiteLock> locks;
-  for (const auto& row : rows) locks.push_back({row.integer(0), row.integer(1) != 0, row.integer(2), row.integer(3)});
+  for (const auto& row : rows) locks.push_back(RunStore::lockFrom(row, 0));
   return locks;
 }
 }  // namespace
 
-std::vector<SiteLock> RunStore::lockAll() {
-  return locksFrom(
-      db_.query("SELECT rid, exclusive, COALESCE(run_id, 0), COALESCE(worker_id, 0) FROM {skynet_lock} FOR UPDATE"));
+std::string RunStore::lockAllQuery(const std::string& leading) {
+  return "SELECT " + leading + kLockColumns + "FOR UPDATE";
 }
 
+SiteLock RunStore::lockFrom(const db::Row& row, std::size_t first) {
+  return {row.integer(first), row.integer(first + 1) != 0, row.integer(first + 2), row.integer(first + 3)};
+}
+
+std::vector<SiteLock> RunStore::lockAll() { return locksFrom(db_.query(lockAllQuery())); }
+
 std::vector<SiteLock> RunStore::heldLocks() {
-  return locksFrom(
-      db_.query("SELECT rid, exclusive, COALESCE(run_id, 0), COALESCE(worker_id, 0) FROM {skynet_lock} WHERE rid <> 0"));
+  return locksFrom(db_.query(std::string("SELECT ") + kLockColumns + "WHERE rid <> 0"));
 }
 
 void RunStore::takeLock(const SiteLock& lock, double now) {
