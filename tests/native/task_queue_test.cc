@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "daemon/batch_start.h"
 #include "daemon/poll_probe.h"
 #include "daemon/queue_mirror.h"
 #include "runs/run_store.h"
@@ -373,6 +374,59 @@ TEST_F(TaskQueueTest, FinalizeAbandonedLeavesAFinishedTaskAlone) {
   EXPECT_FALSE(queue_->finalizeAbandoned(task.nid, task.vid, "X", "m", 1).has_value());
   EXPECT_EQ(fixture_->statusOf(task.vid), kSuccess);
   EXPECT_TRUE(fixture_->log(task.vid).empty());
+}
+
+// A batch's first read (daemon/batch_start.h) gives what lockAll() and state() give alone, and
+// holds the lock table's rows, not the tasks': a hosting-task finishing its task meanwhile must
+// not wait for the daemon's batch.
+TEST_F(TaskQueueTest, TheBatchStartReadsLocksAndStatesAsAloneAndLocksOnlyTheLockTable) {
+  runs::migrate(*db_);
+  migrated_ = true;
+  runs::RunStore store(*db_);
+  const auto claimed = fixture_->queueTask(10, "verify");
+  const auto queued = fixture_->queueTask(11, "backup");
+  ASSERT_TRUE(queue_->claim(queue_->queuedAbove(0, 1).at(0), 1700000000));
+  store.takeLock({10, false, 41, 3}, 1700000000);
+  store.takeLock({-7, true, 42, 3}, 1700000000);
+  const std::int64_t gone = 999999;
+
+  db::Transaction transaction(*db_);
+  const auto start = daemon::readBatchStart(*db_, true, {claimed.nid, queued.nid, gone});
+  ASSERT_TRUE(start.locks.has_value());
+  const auto alone = store.lockAll();
+  ASSERT_EQ(start.locks->size(), alone.size());
+  for (std::size_t i = 0; i < alone.size(); ++i) {
+    const auto& read = start.locks->at(i);
+    EXPECT_EQ(std::tie(read.rid, read.exclusive, read.runId, read.workerId),
+              std::tie(alone[i].rid, alone[i].exclusive, alone[i].runId, alone[i].workerId));
+  }
+  EXPECT_EQ(start.locks->size(), 3u);  // the guard row (rid 0) and the two taken
+  ASSERT_EQ(start.states.size(), 2u);   // no row for a node that is gone
+  for (const auto nid : {claimed.nid, queued.nid}) {
+    const auto read = start.states.at(nid);
+    const auto single = queue_->state(nid);
+    EXPECT_TRUE(read.exists);
+    EXPECT_EQ(std::tie(read.currentVid, read.status, read.executed),
+              std::tie(single.currentVid, single.status, single.executed));
+  }
+  EXPECT_EQ(start.states.at(claimed.nid).status, kProcessing);
+  EXPECT_EQ(start.states.at(claimed.nid).executed, 1700000000);
+  EXPECT_EQ(start.states.at(queued.nid).status, kQueued);
+
+  db::Connection other(params_);
+  EXPECT_THROW(other.query("SELECT rid FROM {skynet_lock} WHERE rid = 10 FOR UPDATE NOWAIT"), db::Error);
+  EXPECT_NO_THROW(other.query("SELECT vid FROM {hosting_task} WHERE vid = ? FOR UPDATE NOWAIT", {claimed.vid}));
+  transaction.commit();
+  EXPECT_NO_THROW(other.query("SELECT rid FROM {skynet_lock} WHERE rid = 10 FOR UPDATE NOWAIT"));
+
+  // Either part alone, and nothing at all.
+  EXPECT_EQ(daemon::readBatchStart(*db_, true, {}).locks->size(), 3u);
+  const auto statesOnly = daemon::readBatchStart(*db_, false, {queued.nid});
+  EXPECT_FALSE(statesOnly.locks.has_value());
+  EXPECT_EQ(statesOnly.states.size(), 1u);
+  EXPECT_TRUE(daemon::readBatchStart(*db_, false, {}).states.empty());
+  EXPECT_THROW(daemon::readBatchStart(*db_, false, std::vector<std::int64_t>(daemon::kBatchStatesAtOnce + 1, 1)),
+               std::invalid_argument);
 }
 
 TEST_F(TaskQueueTest, ReadsThePauseVariableInEveryStoredForm) {
