@@ -71,9 +71,18 @@ int QueueDaemon::run() {
   for (;;) {
     const double nowMono = monotonicTime();
     lastTurn_.store(unixTime());
+    // The watches stat their files only when that can tell something (their folders changed, a
+    // change has settled, or without inotify every kSettleSeconds), not at every turn: a busy
+    // daemon turns several times per task.
+    bool watchesDue = foldersChanged_ || (!folderEvents_.active() && nowMono >= nextWatchCheckMono_);
+    for (const FileWatch* watch : {&configWatch_, &binaryWatch_}) watchesDue = watchesDue || watch->settlesIn(nowMono) == 0;
+    if (watchesDue) {
+      foldersChanged_ = false;
+      nextWatchCheckMono_ = nowMono + kSettleSeconds;
+    }
     if (reload_.exchange(false) || Signals::takeReload()) reload("on request");
-    else if (configWatch_.changed(nowMono)) reload("the file changed");
-    if (!stopping_ && binaryWatch_.changed(nowMono)) {
+    else if (watchesDue && configWatch_.changed(nowMono)) reload("the file changed");
+    if (watchesDue && !stopping_ && binaryWatch_.changed(nowMono)) {
       log_.notice("a new binary is at " + binaryWatch_.path() + ": handing the running tasks over to it");
       reexec_ = true;
     }
@@ -108,7 +117,7 @@ int QueueDaemon::run() {
       if (settles >= 0) idle = std::min(idle, settles);
     }
     waker_.wait(supervisor_.secondsUntilDue(nowMono, idle), folderEvents_.fd());
-    folderEvents_.drain();
+    if (folderEvents_.drain()) foldersChanged_ = true;
   }
   dispatcher_->finish(stopping_ ? 2.0 : kShutdownFlushLimit);
   database.join();

@@ -93,6 +93,8 @@ class QueueDaemon : public api::DaemonLink {
   FileWatch configWatch_;
   FileWatch binaryWatch_;
   FolderEvents folderEvents_;  // when the two watches are worth a check
+  bool foldersChanged_ = true;     // events since the last check (the first turn checks)
+  double nextWatchCheckMono_ = 0;  // without inotify: the watches' next check
   std::atomic<bool> stop_{false};
   std::atomic<bool> reload_{false};
   std::atomic<double> lastTurn_{0};
