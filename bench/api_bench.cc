@@ -24,7 +24,7 @@
 namespace {
 
 struct Link : skynet::api::DaemonLink {
-  void wake() override {}
+  void wake(skynet::api::Wake) override {}
   double lastLoopTurn() const override { return 0; }
   std::int64_t workerId() const override { return 0; }
 };

@@ -244,7 +244,7 @@ Response Api::createApplication(const Request& request, std::int64_t) {
   } catch (const runs::DuplicateName& e) {
     throw HttpError(409, e.what());
   }
-  if (fields.cron) link_.wake();  // the daemon reads the next cron slot at its next poll
+  if (fields.cron) link_.wake(Wake::Schedules);  // the daemon reads the next cron slot at its next poll
   log_.information("API: application %s \"%s\" created", std::to_string(id), *fields.name);
   return json(200, okEntry(applicationJson(*catalog.application(id))));
 }
@@ -261,7 +261,7 @@ Response Api::updateApplication(const Request& request, std::int64_t id) {
   } catch (const runs::DuplicateName& e) {
     throw HttpError(409, e.what());
   }
-  if (fields.cron) link_.wake();
+  if (fields.cron) link_.wake(Wake::Schedules);
   return json(200, okEntry(applicationJson(*catalog.application(id))));
 }
 

@@ -239,7 +239,7 @@ Response Api::scheduleRun(const Request& request, std::int64_t applicationId) {
   job.timeout = application->timeout ? application->timeout : std::optional<int>(settings_.runs.timeout);
   runs::RunApiStore store(*db);
   const std::int64_t id = store.scheduleJob(job);
-  link_.wake();  // due now: the daemon claims it; later: it learns the next schedule
+  link_.wake(Wake::Schedules);  // due now: the daemon claims it; later: it learns the next schedule
   log_.information("API: run %s of application %s scheduled", std::to_string(id), std::to_string(applicationId));
   return json(200, okEntry(runJson(*store.run(id, true))));
 }
@@ -266,7 +266,7 @@ Response Api::cancelRun(const Request& request, std::int64_t id) {
     log_.information("API: run %s cancelled before it ran", std::to_string(id));
     return json(200, okEntry(runJson(*store.run(id, false))));
   }
-  link_.wake();  // the daemon running it kills its process group and records the cancel
+  link_.wake(Wake::Schedules);  // the daemon running it kills its process group and records the cancel
   log_.information("API: cancel of running run %s requested", std::to_string(id));
   return json(202, okEntry(runJson(*store.run(id, false))));
 }

@@ -22,7 +22,7 @@ constexpr double kWorkersShownFor = 3600.0;  // a worker silent longer drops out
 
 Response Api::wake(const Request& request, std::int64_t) {
   if (!request.fromLoopback) throw HttpError(403, "wake-ups are accepted from this host (loopback) only");
-  link_.wake();
+  link_.wake(Wake::Tasks);
   auto body = newObject();
   body->set("status", "ok");
   return json(202, toText(body));

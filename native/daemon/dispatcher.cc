@@ -275,7 +275,7 @@ void Dispatcher::turn() {
     if (due) forwardCancels();
     const bool polled = due && claimingNow();
     if (due) nextPollMono_ = nowMono + settings_.queue.pollInterval;
-    if (polled) poll(woken);
+    if (polled) poll(woken, schedulesRequested_.exchange(false));
     writeAndClaim(polled);
   } catch (const db::Error& error) {
     onDatabaseError(error);
@@ -366,18 +366,18 @@ void Dispatcher::inBatch(const std::function<void(Batch&)>& body) {
 // One probe for what changed, then only what it says is worth reading: the queue's new revisions
 // (and the ones Skynet handed back, and one chunk of history for the audit), the busy sites while
 // anything is queued, cron schedules that came due.
-void Dispatcher::poll(bool woken) {
+void Dispatcher::poll(bool woken, bool schedulesChanged) {
   const double now = unixTime();
   // The busy sites are read with the probe where the queue holds tasks or a wake-up announced
   // some, else only if the read finds tasks (an idle poll is then the cheaper probe alone).
   ProbeParts parts;
   parts.processingSites = woken || !mirror_.empty();
   // The schedules change when a run is scheduled or an application's cron is set (this daemon's
-  // API wakes it then) and when a daemon makes or claims a job: read after a wake-up, after a
-  // poll that acted on them, and every kSchedulesEvery for what other processes changed. In
-  // between, the slots last read come due as time passes.
+  // API wakes it then, saying so) and when a daemon makes or claims a job: read after such a
+  // wake-up, after a poll that acted on them, and every kSchedulesEvery for what other processes
+  // changed. In between, the slots last read come due as time passes.
   const double startMono = monotonicTime();
-  parts.schedules = woken || startMono - schedulesReadMono_ >= kSchedulesEvery;
+  parts.schedules = schedulesChanged || startMono - schedulesReadMono_ >= kSchedulesEvery;
   PollProbe probe = readPollProbe(*db_, static_cast<std::int64_t>(now), parts);
   const double nowMono = monotonicTime();
   if (parts.schedules) {

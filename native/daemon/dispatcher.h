@@ -59,8 +59,11 @@ class Dispatcher {
   void stopClaiming() { claiming_.store(false); mailbox_.wakeDatabase(); }
   // Ends run(): writes what it can within `seconds`, marks the worker stopped.
   void finish(double seconds);
-  // Polls at once (an API wake-up): many calls before the next turn make one poll.
-  void wake() {
+  // Polls at once (an API wake-up): many calls before the next turn make one poll. With
+  // `schedules` (a run scheduled or cancelled, a cron set through the API) that poll reads the
+  // schedules too, else only if they are due for their periodic read.
+  void wake(bool schedules) {
+    if (schedules) schedulesRequested_.store(true);
     pollRequested_.store(true);
     mailbox_.wakeDatabase();
   }
@@ -121,8 +124,9 @@ class Dispatcher {
   // Runs `body` in one transaction and applies its batch once committed.
   void inBatch(const std::function<void(Batch&)>& body);
   bool claimingNow() const;
-  // `woken`: a wake-up announced new tasks (the probe then reads the busy sites too).
-  void poll(bool woken);
+  // `woken`: a wake-up announced new tasks (the probe then reads the busy sites too);
+  // `schedulesChanged`: one announced changed schedules (the probe then reads them too).
+  void poll(bool woken, bool schedulesChanged);
   void writeAndClaim(bool polled);
   // One transaction: `events`, then the claims the policy allows when `claim`.
   void writeBatch(const std::vector<Mailbox::Posted>& events, bool claim);
@@ -204,6 +208,7 @@ class Dispatcher {
   double schedulesReadMono_ = -1e18;
   double nextPollMono_ = 0;
   std::atomic<bool> pollRequested_{false};
+  std::atomic<bool> schedulesRequested_{false};
   std::atomic<bool> claiming_{true};
   std::atomic<bool> finishing_{false};
   std::atomic<double> finishBy_{0};

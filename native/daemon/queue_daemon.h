@@ -66,7 +66,7 @@ class QueueDaemon : public api::DaemonLink {
   }
 
   // For the HTTP API (api::DaemonLink); thread-safe.
-  void wake() override { dispatcher_->wake(); }
+  void wake(api::Wake what) override { dispatcher_->wake(what == api::Wake::Schedules); }
   // The older of the two threads' last turns: both must be alive for the daemon to be healthy.
   double lastLoopTurn() const override { return std::min(lastTurn_.load(), dispatcher_->lastTurn()); }
   std::int64_t workerId() const override { return dispatcher_->workerId(); }

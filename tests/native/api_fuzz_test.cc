@@ -29,7 +29,7 @@ const std::string kAdminKey = "fuzz-admin-key";
 
 class QuietLink : public DaemonLink {
  public:
-  void wake() override {}
+  void wake(Wake) override {}
   double lastLoopTurn() const override { return unixTime(); }
   std::int64_t workerId() const override { return 0; }
 };

@@ -41,10 +41,15 @@ const std::string kAdminKey = "test-admin-key-0123456789";
 
 class FakeDaemonLink : public DaemonLink {
  public:
-  void wake() override { ++wakes; }
+  void wake(Wake what) override {
+    ++wakes;
+    (what == Wake::Schedules ? scheduleWakes : taskWakes)++;
+  }
   double lastLoopTurn() const override { return loopTurn.load(); }
   std::int64_t workerId() const override { return 0; }
   std::atomic<int> wakes{0};
+  std::atomic<int> taskWakes{0};      // POST /api/wake: new tasks
+  std::atomic<int> scheduleWakes{0};  // a schedule changed through the API
   std::atomic<double> loopTurn{unixTime()};
 };
 
@@ -553,7 +558,8 @@ TEST_F(ApiTest, SchedulingReadsEpochIsoAndLackeysFormatInTheConfiguredZone) {
   const auto now = schedule(app);
   EXPECT_GE(std::stod(column(now.id, "schedule")), before - 1);
   EXPECT_EQ(now.token.size(), 32u);
-  EXPECT_GE(link_.wakes.load(), 1);  // a run due now wakes the daemon
+  EXPECT_GE(link_.wakes.load(), 1);  // a run due now wakes the daemon, to read the schedules
+  EXPECT_EQ(link_.scheduleWakes.load(), link_.wakes.load());
 }
 
 TEST_F(ApiTest, SchedulingRefusesABadScheduleAnUnknownApplicationAndMissingKeys) {
@@ -606,6 +612,7 @@ TEST_F(ApiTest, CancellingARunningRunAsksTheDaemonAndWakesIt) {
   EXPECT_NE(column(run.id, "cancel_requested"), "NULL");
   EXPECT_EQ(column(run.id, "cancelled_by"), "alice");
   EXPECT_EQ(link_.wakes.load(), wakes + 1);
+  EXPECT_EQ(link_.taskWakes.load(), 0);
   EXPECT_EQ(post("/api/run/" + std::to_string(run.id) + "/cancel", "").status, 202);
   EXPECT_EQ(post("/api/run/999999/cancel", "").status, 404);
   EXPECT_EQ(post("/api/run/" + std::to_string(run.id) + "/cancel", "by=" + std::string(256, 'b')).status, 400);
@@ -760,6 +767,7 @@ TEST_F(ApiTest, AWakeFromLoopbackIsAcceptedAndReachesTheDaemon) {
             0);
   EXPECT_EQ(output, "{\"status\":\"ok\"} 202");
   EXPECT_EQ(link_.wakes.load(), wakes + 2);
+  EXPECT_EQ(link_.scheduleWakes.load(), 0);  // new tasks: the schedules are not read for them
   EXPECT_EQ(get("/api/wake").status, 405);
 }
 
