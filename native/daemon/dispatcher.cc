@@ -47,8 +47,8 @@ constexpr double kLocalWorkerStale = 60.0;
 constexpr double kMaxReconnectDelay = 30.0;
 constexpr std::size_t kTaskTailLimit = 64 * 1024;
 constexpr int kJobBatch = 50;
-// Skynet's hold on hosting_queue_tasks_running is renewed this often and expires after a few
-// missed renewals.
+// Skynet's hold on hosting_queue_tasks_running is renewed about this often (with every other
+// heartbeat) and expires after a few missed renewals.
 constexpr double kSemaphoreEvery = 10.0;
 constexpr double kSemaphoreTtl = 30.0;
 
@@ -248,21 +248,29 @@ void Dispatcher::turn() {
   if (!connect()) return;
   try {
     const double nowMono = monotonicTime();
-    if (nowMono - lastHeartbeatMono_ >= kHeartbeatEvery) {
-      const double now = unixTime();
-      runs::RunStore(*db_).heartbeat(workerId_.load(), now);
-      lastHeartbeatMono_ = nowMono;
-    }
-    if (nowMono - lastSemaphoreMono_ >= kSemaphoreEvery) {
-      // Aegir's own runners take tasks only while they hold this semaphore; a Skynet daemon
-      // holds it (renewed every kSemaphoreEvery, expiring soon after the last renewal).
-      const bool held = aegir::TaskQueue(*db_).holdCronSemaphore(semaphoreOwner(), unixTime(), kSemaphoreTtl);
-      if (!held && !semaphoreWarned_) {
-        log_.warning("Aegir's own queue runner holds the semaphore hosting_queue_tasks_running; it may run tasks "
-                     "beside Skynet until it lets go (disable hosting_queued, set hosting_queue_tasks_enabled to 0)");
+    const bool beat = nowMono - lastHeartbeatMono_ >= kHeartbeatEvery;
+    // Aegir's own runners take tasks only while they hold this semaphore; a Skynet daemon holds
+    // it, renewed about every kSemaphoreEvery and expiring soon after the last renewal. It is
+    // renewed with every other heartbeat, in the heartbeat's transaction: one write commit where
+    // there were two (at idle, each commit is most of what the daemon costs the server). Alone
+    // only when no heartbeat came for longer, as right after a start.
+    const double sinceSemaphore = nowMono - lastSemaphoreMono_;
+    const bool renew = (beat && sinceSemaphore >= kSemaphoreEvery - kHeartbeatEvery / 2) ||
+                       sinceSemaphore >= kSemaphoreEvery + kHeartbeatEvery;
+    if (beat || renew) {
+      db::Transaction transaction(*db_);
+      if (beat) runs::RunStore(*db_).heartbeat(workerId_.load(), unixTime());
+      const bool held = renew && aegir::TaskQueue(*db_).holdCronSemaphore(semaphoreOwner(), unixTime(), kSemaphoreTtl);
+      transaction.commit();
+      if (beat) lastHeartbeatMono_ = nowMono;
+      if (renew) {
+        if (!held && !semaphoreWarned_) {
+          log_.warning("Aegir's own queue runner holds the semaphore hosting_queue_tasks_running; it may run tasks "
+                       "beside Skynet until it lets go (disable hosting_queued, set hosting_queue_tasks_enabled to 0)");
+        }
+        semaphoreWarned_ = !held;
+        lastSemaphoreMono_ = nowMono;
       }
-      semaphoreWarned_ = !held;
-      lastSemaphoreMono_ = nowMono;
     }
     if (nowMono - lastRecoveryMono_ >= kRecoverEvery) {
       recover(lastRecoveryMono_ < 0);

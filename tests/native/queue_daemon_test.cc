@@ -523,6 +523,41 @@ TEST_F(QueueDaemonTest, WarnsWhenAegirsCronRunnerStillTakesTasks) {
   EXPECT_TRUE(waitUntil([&] { return capture_->contains("cron queue runner is on (hosting_queue_tasks_enabled)"); }));
 }
 
+TEST_F(QueueDaemonTest, HoldsAegirsQueueSemaphoreRenewingItWithItsHeartbeatAndReleasesItOnStop) {
+  const auto semaphore = [&] {
+    return site_->db().queryOne("SELECT value, expire FROM {semaphore} WHERE name = 'hosting_queue_tasks_running'");
+  };
+  start();
+  ASSERT_TRUE(waitUntil([&] { return semaphore().has_value(); }));
+  const auto worker = site_->db().queryOne("SELECT id FROM {skynet_worker} WHERE stopped IS NULL");
+  ASSERT_TRUE(worker);
+  const std::string owner = semaphore()->text(0);  // skynet:<host>:<worker id>
+  EXPECT_EQ(owner.rfind("skynet:", 0), 0u) << owner;
+  EXPECT_EQ(owner.substr(owner.rfind(':') + 1), worker->text(0)) << owner;
+  const double firstExpiry = semaphore()->real(1);
+  ASSERT_TRUE(waitUntil([&] { return semaphore()->real(1) > firstExpiry; }, 30)) << "never renewed";
+  // Renewed in the heartbeat's transaction: the worker's heartbeat is of the same moment.
+  const double heartbeat =
+      site_->db().queryOne("SELECT heartbeat FROM {skynet_worker} WHERE id = ?", {worker->integer(0)})->real(0);
+  EXPECT_NEAR(semaphore()->real(1) - 30, heartbeat, 0.5);
+  stop();
+  EXPECT_FALSE(semaphore()) << "left behind: Aegir's own runner would wait for it to expire";
+}
+
+TEST_F(QueueDaemonTest, LeavesAegirsQueueSemaphoreToTheRunnerThatHoldsItAndSaysSo) {
+  const double expire = unixTime() + 3600;
+  site_->db().execute("INSERT INTO {semaphore} (name, value, expire) VALUES ('hosting_queue_tasks_running', "
+                      "'4711.aegir-cron', ?)",
+                      {expire});
+  start();
+  EXPECT_TRUE(waitUntil([&] { return capture_->contains("Aegir's own queue runner holds the semaphore"); }));
+  stop();
+  const auto row = site_->db().queryOne("SELECT value, expire FROM {semaphore} WHERE name = 'hosting_queue_tasks_running'");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->text(0), "4711.aegir-cron");
+  EXPECT_DOUBLE_EQ(row->real(1), expire);
+}
+
 // A MariaDB of the test's own, so it can be stopped and started again under a running daemon.
 class DatabaseOutageTest : public QueueDaemonTest {
  protected:
