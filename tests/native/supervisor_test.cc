@@ -76,8 +76,16 @@ TEST_F(SupervisorTest, ABurstOfLaunchesTakesTheSpareOutputFilesAndEachRunWritesI
 
   supervisor.makeSpareOutputFiles();  // the three taken are made again
   for (int index = 0; index < 8; ++index) EXPECT_NE(inode(spare(index)), 0u) << spare(index);
+  // Spares removed behind the supervisor's back: a launch creates its own file as without them,
+  // and the next refill puts them back.
+  for (int index = 0; index < 8; ++index) ASSERT_EQ(unlink(spare(index).c_str()), 0);
+  supervisor.launch(echo(5, "run5"), monotonicTime());
+  EXPECT_EQ(awaitEnds(supervisor, 1), (std::set<std::int64_t>{5}));
+  EXPECT_EQ(read(outputOf(5)), "run5\n");
+  supervisor.makeSpareOutputFiles();
+  for (int index = 0; index < 8; ++index) EXPECT_NE(inode(spare(index)), 0u) << spare(index);
   // Pruning removes old run files, never the spares.
-  EXPECT_EQ(pruneOutputFiles(dir_, 1, unixTime() + 3 * 86400), 4);
+  EXPECT_EQ(pruneOutputFiles(dir_, 1, unixTime() + 3 * 86400), 5);
   for (int index = 0; index < 8; ++index) EXPECT_NE(inode(spare(index)), 0u) << spare(index);
 }
 
