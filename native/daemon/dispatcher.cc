@@ -174,14 +174,21 @@ void Dispatcher::run() {
       const bool written = mailbox_.eventsPending() == 0;
       if (written || monotonicTime() >= finishBy_.load()) break;
     }
-    double wait = std::max(0.0, std::min(settings_.queue.pollInterval, nextPollMono_ - monotonicTime()));
-    if (!db_) wait = std::min(wait, std::max(0.05, reconnectAtMono_ - monotonicTime()));
-    for (const auto& [nid, retry] : retries_) {
-      const double left = retry.afterMono - monotonicTime();
-      if (left > 0) wait = std::min(wait, left);
+    double wait = 0;
+    if (db_) {
+      wait = std::max(0.0, std::min(settings_.queue.pollInterval, nextPollMono_ - monotonicTime()));
+      for (const auto& [nid, retry] : retries_) {
+        const double left = retry.afterMono - monotonicTime();
+        if (left > 0) wait = std::min(wait, left);
+      }
+      if (mailbox_.eventsPending() > 0) wait = std::min(wait, kStartedWriteDelay);  // starts that waited
+    } else {
+      // Without a connection nothing here can be done before the reconnect. (The poll, overdue
+      // since the outage began, would make the wait 0: a busy loop for the whole outage.) Work
+      // posted meanwhile (an outcome, a reload, a stop) still ends the wait at once.
+      wait = std::max(0.05, reconnectAtMono_ - monotonicTime());
     }
     if (finishing_.load()) wait = std::min(wait, 0.2);
-    if (db_ && mailbox_.eventsPending() > 0) wait = std::min(wait, kStartedWriteDelay);  // starts that waited
     mailbox_.waitForDatabaseWork(wait);
   }
   const std::size_t unwritten = mailbox_.eventsPending();
