@@ -74,7 +74,7 @@ class QueueDaemon : public api::DaemonLink {
 
  private:
   static constexpr double kSettleSeconds = 1.0;
-  // The longest sleep of the supervision thread with nothing due: GET /api/health wants both
+  // The longest sleep of the supervision thread with nothing due: GET /healthz wants both
   // threads to have turned within 10 s (or 3 poll intervals).
   static constexpr double kIdleTurnSeconds = 5.0;
   static constexpr double kShutdownFlushLimit = 10.0;
