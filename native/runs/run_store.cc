@@ -249,7 +249,7 @@ std::vector<RunRecord> RunStore::readRuns(const std::string& sql, const std::vec
   " host, pid, attempts, message FROM {skynet_run} "
 
 std::vector<RunRecord> RunStore::runningRuns() {
-  return readRuns(SKYNET_RUN_COLUMNS "WHERE state = 'running' ORDER BY id", {});
+  return readRuns(SKYNET_RUN_COLUMNS "WHERE kind IN ('task', 'job') AND state = 'running' ORDER BY id", {});
 }
 
 std::vector<RunRecord> RunStore::recentRuns(int limit) {
@@ -294,10 +294,12 @@ const char* const kRunJoins =
     " LEFT JOIN {skynet_project} p ON p.id = a.project_id"
     " LEFT JOIN {node} s ON r.kind = 'task' AND s.nid = r.task_rid ";
 
-// One fixed WHERE for every listing and search (see filter_sql.h).
+// One fixed WHERE for every listing and search (see filter_sql.h). The due and running listings
+// name both kinds, so that with a long history they are read from kind_state_schedule, not scanned.
 const std::string& filterWhere() {
   static const std::string where =
-      "WHERE (? = 1 OR (r.state = 'scheduled' AND r.schedule <= ?)) AND (? = 1 OR r.state = 'running')" +
+      "WHERE (? = 1 OR (r.kind IN ('task', 'job') AND r.state = 'scheduled' AND r.schedule <= ?))"
+      " AND (? = 1 OR (r.kind IN ('task', 'job') AND r.state = 'running'))" +
       filterClauses(kRunCategories, kRunTextColumns);
   return where;
 }

@@ -7,7 +7,7 @@
 
 namespace skynet::runs {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // The version the database has; 0 when Skynet's tables do not exist yet.
 int schemaVersion(db::Connection& connection);

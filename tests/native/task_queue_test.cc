@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "daemon/batch_start.h"
@@ -183,8 +184,10 @@ TEST_F(TaskQueueTest, TheProbedMaxVidIgnoresAStrayTaskRowFarAboveTheOthers) {
 TEST_F(TaskQueueTest, ResetClaimedRevisionOnlyOnceHostingTaskSavedItsOwn) {
   const auto task = fixture_->queueTask(10, "verify");
   ASSERT_TRUE(queue_->claim(queue_->queuedAbove(0, 1).at(0), 1700000000));
+  // The caller passes the current revision as it read it (TaskQueue::state(), as the dispatcher).
+  const auto reset = [&] { queue_->resetClaimedRevision(task.vid, queue_->state(task.nid).currentVid); };
   // Still the current revision: hosting-task has not taken it; the claim stays.
-  queue_->resetClaimedRevision(task.vid);
+  reset();
   EXPECT_EQ(fixture_->statusOf(task.vid), kProcessing);
   // hosting-task saves its own revision (processing, then done).
   db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {task.nid});
@@ -193,7 +196,7 @@ TEST_F(TaskQueueTest, ResetClaimedRevisionOnlyOnceHostingTaskSavedItsOwn) {
   db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
                "VALUES (?, ?, 'verify', 10, -1, 1700000001)",
                {newVid, task.nid});
-  queue_->resetClaimedRevision(task.vid);
+  reset();
   EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
   EXPECT_EQ(fixture_->statusOf(newVid), kProcessing);  // the current revision is left alone
   EXPECT_TRUE(queuedNids().empty());                    // and the old one is not queued again
@@ -203,7 +206,7 @@ TEST_F(TaskQueueTest, ResetClaimedRevisionOnlyOnceHostingTaskSavedItsOwn) {
             0);
   // Only a revision at -1 moves: a finished old revision keeps its status.
   db_->execute("UPDATE {hosting_task} SET task_status = 1 WHERE vid = ?", {task.vid});
-  queue_->resetClaimedRevision(task.vid);
+  reset();
   EXPECT_EQ(fixture_->statusOf(task.vid), kSuccess);
 }
 
@@ -705,6 +708,75 @@ TEST(Schema, FinishesAVersionADaemonKilledHalfWayLeftBehind) {
   runs::migrate(connection);
   EXPECT_EQ(runs::schemaVersion(connection), runs::kSchemaVersion);
   EXPECT_EQ(connection.queryOne("SELECT COUNT(*) FROM {skynet_application}")->integer(0), 0);
+}
+
+TEST(Schema, VersionThreeDropsTheIndexOnStateAlone) {
+  auto params = Sandbox::instance().createDatabase("q_schema_state");
+  db::Connection connection(params);
+  runs::migrate(connection);
+  const auto hasStateIndex = [&] {
+    return connection.queryOne("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
+                               "AND TABLE_NAME = ? AND INDEX_NAME = 'state'",
+                               {connection.prefix() + "skynet_run"})
+               ->integer(0) > 0;
+  };
+  EXPECT_FALSE(hasStateIndex());
+  // A database of version 2, as an older skynet left it.
+  connection.execute("ALTER TABLE {skynet_run} ADD KEY state (state)");
+  connection.execute("UPDATE {skynet_schema} SET version = 2");
+  runs::migrate(connection);
+  EXPECT_EQ(runs::schemaVersion(connection), runs::kSchemaVersion);
+  EXPECT_FALSE(hasStateIndex());
+}
+
+// Without an index on state alone, the listings by state name both kinds and are read from
+// kind_state_schedule: with a long history they read the rows they show, not the history.
+TEST(RunStore, TheRunningAndDueListingsReadOnlyTheirRowsOfALongHistory) {
+  auto params = Sandbox::instance().createDatabase("q_listing_history");
+  db::Connection connection(params);
+  runs::migrate(connection);
+  connection.execute("INSERT INTO {skynet_run} (kind, token, command, state, stopped, created) "
+                     "SELECT IF(seq % 3 = 0, 'job', 'task'), MD5(seq), 'true', IF(seq % 50 = 0, 'failed', 'succeeded'),"
+                     " seq, seq FROM seq_1_to_5000");
+  connection.execute("UPDATE {skynet_run} SET state = 'running', stopped = NULL WHERE id IN (10, 4000)");
+  connection.execute("UPDATE {skynet_run} SET state = 'scheduled', stopped = NULL, schedule = 100 WHERE id = 2001");
+  connection.execute("UPDATE {skynet_run} SET state = 'scheduled', stopped = NULL, schedule = 1e12 WHERE id = 2004");
+  connection.execute("ANALYZE TABLE {skynet_run}");
+  const auto rowsRead = [&](const std::function<void()>& read) {
+    connection.execute("FLUSH STATUS");
+    read();
+    std::int64_t rows = 0;
+    for (const auto& row : connection.query("SHOW SESSION STATUS WHERE Variable_name IN "
+                                            "('Handler_read_next', 'Handler_read_prev', 'Handler_read_rnd_next')")) {
+      rows += std::stoll(row.text(1));
+    }
+    return rows;
+  };
+  runs::RunApiStore api(connection);
+  runs::RunFilter running;
+  running.runningOnly = true;
+  std::vector<std::int64_t> ids;
+  EXPECT_LT(rowsRead([&] {
+              for (const auto& run : api.list(running).runs) ids.push_back(run.id);
+            }),
+            100);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{4000, 10}));
+  runs::RunFilter due;
+  due.dueOnly = true;
+  due.now = 1000;
+  ids.clear();
+  EXPECT_LT(rowsRead([&] {
+              for (const auto& run : api.list(due).runs) ids.push_back(run.id);
+            }),
+            100);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{2001}));
+  runs::RunStore store(connection);
+  ids.clear();
+  EXPECT_LT(rowsRead([&] {
+              for (const auto& run : store.runningRuns()) ids.push_back(run.id);
+            }),
+            100);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{10, 4000}));
 }
 
 TEST(Schema, RefusesADatabaseFromANewerSkynet) {
