@@ -608,6 +608,10 @@ void measurePickup(Bench& bench) {
                 std::nullopt, ""});
     report.add({"pickup", "pickup with a wake-up, p99", percentile(pickup, 0.99), "ms", wakeFloor, "",
                 "<= floor + 10 ms", percentile(pickup, 0.99) <= wakeFloor + 10, ""});
+    report.add({"pickup", "of it: commit -> claim (wake-up), p50", percentile(waited, 0.5), "ms", bench.commitP50,
+                "commit", "", std::nullopt, "the HTTP wake-up, the poll, the claim's statements"});
+    report.add({"pickup", "of it: claim -> exec (wake-up), p50", percentile(afterClaim, 0.5), "ms",
+                bench.spawnExecP50, "stand-in spawn", "", std::nullopt, "the claim's commit, the spawn"});
   } else {
     report.add({"pickup", "pickup with a wake-up, p50/p99", kNone, "ms", wakeFloor, "commit + stand-in spawn",
                 "<= floor + 2 / + 10 ms", std::nullopt,
