@@ -13,8 +13,13 @@ QueueMirror::Read QueueMirror::nextRead(double now, std::int64_t maxVid) {
   while (maxima_.size() > 1 && maxima_[1].first <= now - kLagSeconds) maxima_.pop_front();
   pendingMax_ = maxVid;
   Read read;
-  read.from = std::min(readTo_, maxima_.front().second);
-  lagFloor_ = read.from;
+  if (now - lastLaggedRead_ >= kLaggedReadEvery) {
+    read.from = std::min(readTo_, maxima_.front().second);
+    lagFloor_ = read.from;
+    lastLaggedRead_ = now;
+  } else {
+    read.from = readTo_;
+  }
   const std::size_t room = size() >= kCapacity ? 0 : kCapacity - size();
   if (room == 0) return read;  // full: the window waits, nothing is skipped
   if (read.from >= maxVid) return read;  // nothing above it

@@ -7,7 +7,11 @@
 // - New revisions: a newly queued task always gets a vid above every existing one, so a poll
 //   reads the queued revisions above the highest vid it saw (`readFrom`), less a lag: one above
 //   the highest vid the probe saw at least kLagSeconds ago, so a node_save() transaction that took
-//   its vid before a poll and commits after it is still found by the next ones.
+//   its vid before a poll and commits after it is still found by the next ones. Such a read
+//   examines every revision of the last kLagSeconds still at status 0 (the claimed revisions
+//   Skynet returned to 0 are among them: one per task run), so it is made at most every
+//   kLaggedReadEvery; the polls in between (wake-ups, a short poll interval) read only above
+//   what was seen. A late commit is then found within kLaggedReadEvery of it.
 // - Claims: a task claimed (by us, or by anyone when our claim affects no row) leaves the copy.
 //   A task that someone else took or cancelled stays until our claim of it affects no row; that
 //   costs one statement, never a wrong start; and every poll checks that the first tasks in
@@ -41,6 +45,7 @@ namespace skynet::daemon {
 class QueueMirror {
  public:
   static constexpr double kLagSeconds = 10;
+  static constexpr double kLaggedReadEvery = 1;
   static constexpr std::int64_t kAuditChunk = 5000;
   static constexpr double kAuditEverySeconds = 5;
   static constexpr std::size_t kCapacity = 5000;
@@ -51,8 +56,9 @@ class QueueMirror {
     std::int64_t from = 0;
     std::size_t limit = 0;
   };
-  // Before the read: `maxVid` is the highest vid in node_revision, probed just now. No read
-  // (limit 0) when the copy is full or nothing lies above the read's start.
+  // Before the read: `maxVid` is the highest vid in node_revision, probed just now. The read
+  // starts below the lag when the last such read was kLaggedReadEvery or more before `now`, else
+  // above what was read. No read (limit 0) when the copy is full or nothing lies above its start.
   Read nextRead(double now, std::int64_t maxVid);
   // The rows the read returned (vid order).
   void applyRead(const Read& read, const std::vector<aegir::QueuedTask>& rows);
@@ -87,7 +93,8 @@ class QueueMirror {
   std::map<std::int64_t, std::set<Key>> bySite_;
   std::int64_t readTo_ = 0;  // every queued revision at or below it was read (less the lag)
   std::deque<std::pair<double, std::int64_t>> maxima_;  // (when, probed maxVid), oldest first
-  std::int64_t lagFloor_ = 0;                           // the last read's start
+  std::int64_t lagFloor_ = 0;                           // the last lagged read's start
+  double lastLaggedRead_ = -1e18;
   std::int64_t pendingMax_ = 0;                         // the last read's probed maxVid
   std::int64_t auditTop_ = -1;                          // the next chunk ends here; -1: not started
   double lastAudit_ = -1e18;

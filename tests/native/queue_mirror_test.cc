@@ -37,11 +37,36 @@ TEST(QueueMirror, ReReadsTheLastLagSecondsSoALateCommitIsFound) {
   mirror.applyRead(mirror.nextRead(1002, 700), {});
   // Until the probe at 1001 is kLagSeconds old, reads start at the first one's maximum.
   EXPECT_EQ(mirror.nextRead(1000 + QueueMirror::kLagSeconds - 1, 700).from, 500);
-  EXPECT_EQ(mirror.nextRead(1001 + QueueMirror::kLagSeconds, 700).from, 600);
-  // A task with vid 550 that committed late is still read, and kept.
-  auto read = mirror.nextRead(1001 + QueueMirror::kLagSeconds + 0.5, 700);
-  mirror.applyRead(read, {task(550, 1, 5)});
+  auto read = mirror.nextRead(1001 + QueueMirror::kLagSeconds, 700);
+  EXPECT_EQ(read.from, 600);
+  // A task with vid 650 that committed late is still read, and kept.
+  mirror.applyRead(read, {task(650, 1, 5)});
+  EXPECT_TRUE(mirror.contains(650));
+}
+
+TEST(QueueMirror, ReadsBetweenLaggedReadsStartAboveWhatWasSeen) {
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 500), {});
+  mirror.applyRead(mirror.nextRead(1001, 600), {task(550, 1, 5)});
+  // A wake-up soon after: only what is above the last read's probe (no re-read of 500..600,
+  // where each task run leaves a claimed revision at status 0 for the read to examine).
+  auto read = mirror.nextRead(1001.2, 700);
+  EXPECT_EQ(read.from, 600);
+  mirror.applyRead(read, {task(650, 2, 6)});
+  read = mirror.nextRead(1001.5, 700);
+  EXPECT_EQ(read.from, 700);
+  EXPECT_EQ(read.limit, 0u);  // nothing above it: no read at all
+  // It judges only what it covered: 550, below it, stays.
   EXPECT_TRUE(mirror.contains(550));
+  EXPECT_TRUE(mirror.contains(650));
+  // kLaggedReadEvery after the last lagged read (at 1001) the lag is read again: a late commit
+  // at 580 is found, and 550, claimed by someone meanwhile, is gone.
+  read = mirror.nextRead(1001 + QueueMirror::kLaggedReadEvery, 700);
+  EXPECT_EQ(read.from, 500);
+  mirror.applyRead(read, {task(580, 3, 7), task(650, 2, 6)});
+  EXPECT_TRUE(mirror.contains(580));
+  EXPECT_FALSE(mirror.contains(550));
+  EXPECT_TRUE(mirror.contains(650));
 }
 
 TEST(QueueMirror, AKnownTaskTheReadNoLongerReturnsIsGone) {
