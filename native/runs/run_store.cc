@@ -8,6 +8,11 @@
 #include <cstring>
 #include <stdexcept>
 
+// The running runs, as a condition that kind_state_schedule serves (both kinds named). There is
+// no index on state alone since schema version 3: `worker_id = ? AND state = 'running'` was
+// read through worker_id, every run the worker ever had, at each poll of a busy daemon.
+#define SKYNET_RUNNING_RUNS "kind IN ('task', 'job') AND state = 'running'"
+
 namespace skynet::runs {
 
 std::string newToken() {
@@ -150,7 +155,8 @@ std::vector<WorkerRecord> RunStore::workers() {
   std::vector<WorkerRecord> workers;
   for (const auto& row : db_.query(
            "SELECT w.id, w.host, w.pid, w.version, w.started, w.heartbeat, w.stopped IS NOT NULL FROM {skynet_worker} w "
-           "WHERE w.stopped IS NULL OR EXISTS (SELECT 1 FROM {skynet_run} r WHERE r.worker_id = w.id AND r.state = 'running') "
+           "WHERE w.stopped IS NULL OR w.id IN (SELECT r.worker_id FROM {skynet_run} r "
+           "WHERE " SKYNET_RUNNING_RUNS ") "
            "ORDER BY w.id")) {
     workers.push_back({row.integer(0), row.text(1), row.integer(2), row.text(3), row.real(4), row.real(5),
                        row.integer(6) != 0});
@@ -165,7 +171,7 @@ std::vector<UnfinishedRun> RunStore::unfinishedRuns(std::int64_t workerId) {
            " COALESCE(worker_id, 0), host, COALESCE(pid, 0), COALESCE(proc_start, 0), boot_id, output_file,"
            " COALESCE(started, 0), COALESCE(timeout, 0), attempts, COALESCE(application_id, 0),"
            " IF(cancel_requested IS NULL, '', COALESCE(cancelled_by, 'api'))"
-           " FROM {skynet_run} WHERE worker_id = ? AND state = 'running' ORDER BY id",
+           " FROM {skynet_run} WHERE " SKYNET_RUNNING_RUNS " AND worker_id = ? ORDER BY id",
            {workerId})) {
     UnfinishedRun run;
     run.id = row.integer(0);
@@ -198,7 +204,7 @@ void RunStore::adoptRun(std::int64_t runId, std::int64_t workerId, const std::st
 std::vector<std::pair<std::int64_t, std::string>> RunStore::cancelRequests(std::int64_t workerId) {
   std::vector<std::pair<std::int64_t, std::string>> requests;
   for (const auto& row : db_.query("SELECT id, COALESCE(cancelled_by, 'api') FROM {skynet_run} "
-                                   "WHERE worker_id = ? AND state = 'running' AND cancel_requested IS NOT NULL",
+                                   "WHERE " SKYNET_RUNNING_RUNS " AND worker_id = ? AND cancel_requested IS NOT NULL",
                                    {workerId})) {
     requests.emplace_back(row.integer(0), row.text(1));
   }
@@ -249,7 +255,7 @@ std::vector<RunRecord> RunStore::readRuns(const std::string& sql, const std::vec
   " host, pid, attempts, message FROM {skynet_run} "
 
 std::vector<RunRecord> RunStore::runningRuns() {
-  return readRuns(SKYNET_RUN_COLUMNS "WHERE kind IN ('task', 'job') AND state = 'running' ORDER BY id", {});
+  return readRuns(SKYNET_RUN_COLUMNS "WHERE " SKYNET_RUNNING_RUNS " ORDER BY id", {});
 }
 
 std::vector<RunRecord> RunStore::recentRuns(int limit) {

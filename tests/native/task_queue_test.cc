@@ -779,6 +779,56 @@ TEST(RunStore, TheRunningAndDueListingsReadOnlyTheirRowsOfALongHistory) {
   EXPECT_EQ(ids, (std::vector<std::int64_t>{10, 4000}));
 }
 
+// What the daemon reads at each poll and recovery pass: its own running runs (cancel requests),
+// the workers that are up or still have running runs, a dead worker's running runs. Each must read
+// the few running runs, not every run a long-lived worker had.
+TEST(RunStore, TheWorkerReadsReadOnlyTheRunningRunsOfALongHistory) {
+  auto params = Sandbox::instance().createDatabase("q_worker_history");
+  db::Connection connection(params);
+  runs::migrate(connection);
+  runs::RunStore store(connection);
+  const auto gone = store.registerWorker("h", 100, "1", 1);     // stopped, one run still running
+  const auto done = store.registerWorker("h", 101, "1", 2);     // stopped, nothing running
+  const auto current = store.registerWorker("h", 102, "1", 3);  // up
+  store.stopWorker(gone, 10);
+  store.stopWorker(done, 10);
+  connection.execute("INSERT INTO {skynet_run} (kind, token, command, state, stopped, created, worker_id) "
+                     "SELECT IF(seq % 3 = 0, 'job', 'task'), MD5(seq), 'true', 'succeeded', seq, seq,"
+                     " CASE seq % 3 WHEN 0 THEN ? WHEN 1 THEN ? ELSE ? END FROM seq_1_to_6000",
+                     {gone, done, current});
+  connection.execute("UPDATE {skynet_run} SET state = 'running', stopped = NULL WHERE id IN (3000, 5003, 5006)");
+  connection.execute("UPDATE {skynet_run} SET cancel_requested = 1, cancelled_by = 'me' WHERE id IN (5006, 5009)");
+  connection.execute("ANALYZE TABLE {skynet_run}");
+  const auto rowsRead = [&](const std::function<void()>& read) {
+    connection.execute("FLUSH STATUS");
+    read();
+    std::int64_t rows = 0;
+    for (const auto& row : connection.query("SHOW SESSION STATUS WHERE Variable_name IN "
+                                            "('Handler_read_next', 'Handler_read_prev', 'Handler_read_rnd_next')")) {
+      rows += std::stoll(row.text(1));
+    }
+    return rows;
+  };
+  std::vector<std::int64_t> ids;
+  EXPECT_LT(rowsRead([&] {
+              for (const auto& worker : store.workers()) ids.push_back(worker.id);
+            }),
+            100);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{gone, current}));
+  ids.clear();
+  EXPECT_LT(rowsRead([&] {
+              for (const auto& run : store.unfinishedRuns(current)) ids.push_back(run.id);
+            }),
+            100);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{5003, 5006}));
+  ids.clear();
+  EXPECT_LT(rowsRead([&] {
+              for (const auto& request : store.cancelRequests(current)) ids.push_back(request.first);
+            }),
+            100);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{5006}));  // 5009 ended: nothing to cancel
+}
+
 TEST(Schema, RefusesADatabaseFromANewerSkynet) {
   auto params = Sandbox::instance().createDatabase("q_schema_newer");
   db::Connection connection(params);
