@@ -731,6 +731,18 @@ TEST(Schema, VersionThreeDropsTheIndexOnStateAlone) {
 
 // Without an index on state alone, the listings by state name both kinds and are read from
 // kind_state_schedule: with a long history they read the rows they show, not the history.
+// The rows `read` made the server step through on `connection` (index and table scans).
+std::int64_t rowsReadBy(db::Connection& connection, const std::function<void()>& read) {
+  connection.execute("FLUSH STATUS");
+  read();
+  std::int64_t rows = 0;
+  for (const auto& row : connection.query("SHOW SESSION STATUS WHERE Variable_name IN "
+                                          "('Handler_read_next', 'Handler_read_prev', 'Handler_read_rnd_next')")) {
+    rows += std::stoll(row.text(1));
+  }
+  return rows;
+}
+
 TEST(RunStore, TheRunningAndDueListingsReadOnlyTheirRowsOfALongHistory) {
   auto params = Sandbox::instance().createDatabase("q_listing_history");
   db::Connection connection(params);
@@ -742,16 +754,7 @@ TEST(RunStore, TheRunningAndDueListingsReadOnlyTheirRowsOfALongHistory) {
   connection.execute("UPDATE {skynet_run} SET state = 'scheduled', stopped = NULL, schedule = 100 WHERE id = 2001");
   connection.execute("UPDATE {skynet_run} SET state = 'scheduled', stopped = NULL, schedule = 1e12 WHERE id = 2004");
   connection.execute("ANALYZE TABLE {skynet_run}");
-  const auto rowsRead = [&](const std::function<void()>& read) {
-    connection.execute("FLUSH STATUS");
-    read();
-    std::int64_t rows = 0;
-    for (const auto& row : connection.query("SHOW SESSION STATUS WHERE Variable_name IN "
-                                            "('Handler_read_next', 'Handler_read_prev', 'Handler_read_rnd_next')")) {
-      rows += std::stoll(row.text(1));
-    }
-    return rows;
-  };
+  const auto rowsRead = [&](const std::function<void()>& read) { return rowsReadBy(connection, read); };
   runs::RunApiStore api(connection);
   runs::RunFilter running;
   running.runningOnly = true;
@@ -799,16 +802,7 @@ TEST(RunStore, TheWorkerReadsReadOnlyTheRunningRunsOfALongHistory) {
   connection.execute("UPDATE {skynet_run} SET state = 'running', stopped = NULL WHERE id IN (3000, 5003, 5006)");
   connection.execute("UPDATE {skynet_run} SET cancel_requested = 1, cancelled_by = 'me' WHERE id IN (5006, 5009)");
   connection.execute("ANALYZE TABLE {skynet_run}");
-  const auto rowsRead = [&](const std::function<void()>& read) {
-    connection.execute("FLUSH STATUS");
-    read();
-    std::int64_t rows = 0;
-    for (const auto& row : connection.query("SHOW SESSION STATUS WHERE Variable_name IN "
-                                            "('Handler_read_next', 'Handler_read_prev', 'Handler_read_rnd_next')")) {
-      rows += std::stoll(row.text(1));
-    }
-    return rows;
-  };
+  const auto rowsRead = [&](const std::function<void()>& read) { return rowsReadBy(connection, read); };
   std::vector<std::int64_t> ids;
   EXPECT_LT(rowsRead([&] {
               for (const auto& worker : store.workers()) ids.push_back(worker.id);
