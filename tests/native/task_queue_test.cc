@@ -729,8 +729,6 @@ TEST(Schema, VersionThreeDropsTheIndexOnStateAlone) {
   EXPECT_FALSE(hasStateIndex());
 }
 
-// Without an index on state alone, the listings by state name both kinds and are read from
-// kind_state_schedule: with a long history they read the rows they show, not the history.
 // The rows `read` made the server step through on `connection` (index and table scans).
 std::int64_t rowsReadBy(db::Connection& connection, const std::function<void()>& read) {
   connection.execute("FLUSH STATUS");
@@ -743,6 +741,8 @@ std::int64_t rowsReadBy(db::Connection& connection, const std::function<void()>&
   return rows;
 }
 
+// Without an index on state alone, the listings by state name both kinds and are read from
+// kind_state_schedule: with a long history they read the rows they show, not the history.
 TEST(RunStore, TheRunningAndDueListingsReadOnlyTheirRowsOfALongHistory) {
   auto params = Sandbox::instance().createDatabase("q_listing_history");
   db::Connection connection(params);
