@@ -45,9 +45,14 @@ class TaskQueue {
   // most `limit`: what is new since a poll (daemon/queue_mirror.h). On the task_status index
   // from `fromVid`, so flat in the history below it.
   std::vector<QueuedTask> queuedAbove(std::int64_t fromVid, std::size_t limit);
-  // Every queued task with a vid in [first, second): the audit of one chunk of history, and the
-  // re-read of one revision Skynet handed back.
+  // Every queued task with a vid in [first, second): the re-read of one revision Skynet handed
+  // back.
   std::vector<QueuedTask> queuedBetween(std::int64_t first, std::int64_t second);
+  // The same for a wide range that is mostly history: the audit of one chunk (daemon/queue_mirror.h).
+  // One statement lists the vids of the range at status 0 and those current, each from an index
+  // range alone, and only the vids in both are then read as queuedBetween reads them: the chunk
+  // costs no lookup per revision. A task that changes before that read is found as it is then.
+  std::vector<QueuedTask> queuedInHistory(std::int64_t first, std::int64_t second);
   // Which of `vids` (at most kStillQueuedAtOnce) are still queued current revisions.
   static constexpr std::size_t kStillQueuedAtOnce = 16;
   std::set<std::int64_t> stillQueued(const std::vector<std::int64_t>& vids);

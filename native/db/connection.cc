@@ -196,7 +196,10 @@ Connection::Connection(const ConnectionParams& params) : params_(params) {
     throw Error("cannot connect to " + who + ": " + mysql_error(mysql), mysql_errno(mysql));
   }
   try {
-    execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+    // MySQL's default group_concat_max_len is 1,024 bytes: a longer list would be cut short.
+    execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
+            "SESSION group_concat_max_len = GREATEST(@@SESSION.group_concat_max_len, ?)",
+            {kGroupConcatAtLeast});
   } catch (const Error& error) {
     // The members close the statements and the handle as the exception leaves.
     throw Error("cannot set up the connection to " + who + ": " + error.what(), error.code());

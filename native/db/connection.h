@@ -82,8 +82,10 @@ struct HandleCloser {
 
 class Connection {
  public:
-  // Connects and sets the session up, or throws Error (never with the password in the message);
-  // a failure after connecting closes the connection before throwing.
+  // Connects and sets the session up (strict SQL mode; GROUP_CONCAT results of up to
+  // kGroupConcatAtLeast bytes), or throws Error (never with the password in the message); a
+  // failure after connecting closes the connection before throwing.
+  static constexpr std::int64_t kGroupConcatAtLeast = 1 << 20;
   explicit Connection(const ConnectionParams& params);
   ~Connection();
   Connection(const Connection&) = delete;

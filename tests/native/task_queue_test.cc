@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "daemon/batch_start.h"
@@ -27,6 +28,25 @@ std::string databaseName() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = std::string("q_") + info->name();
   return name.substr(0, 60);
+}
+
+// The sum of the session's handler counters `counters` (a quoted, comma-separated list) over `read`.
+std::int64_t handlerCountOf(db::Connection& connection, const std::string& counters, const std::function<void()>& read) {
+  connection.execute("FLUSH STATUS");
+  read();
+  std::int64_t count = 0;
+  for (const auto& row : connection.query("SHOW SESSION STATUS WHERE Variable_name IN (" + counters + ")")) {
+    count += std::stoll(row.text(1));
+  }
+  return count;
+}
+// The rows `read` made the server step through on `connection` (index and table scans).
+std::int64_t rowsReadBy(db::Connection& connection, const std::function<void()>& read) {
+  return handlerCountOf(connection, "'Handler_read_next', 'Handler_read_prev', 'Handler_read_rnd_next'", read);
+}
+// The index lookups `read` made (each one a descent of a B-tree).
+std::int64_t lookupsBy(db::Connection& connection, const std::function<void()>& read) {
+  return handlerCountOf(connection, "'Handler_read_key'", read);
 }
 
 class TaskQueueTest : public ::testing::Test {
@@ -126,6 +146,65 @@ TEST_F(TaskQueueTest, ListsARangeOfRevisions) {
   EXPECT_EQ(middle[0].type, "backup");
   EXPECT_EQ(queue_->queuedBetween(first.vid, third.vid + 1).size(), 3u);
   EXPECT_TRUE(queue_->queuedBetween(third.vid + 1, third.vid + 100).empty());
+}
+
+// The audit's read of a chunk finds what the join finds, at every boundary: queued current
+// revisions only, not the revisions left at 0 by tasks that ran, nor current ones at -1 or 1.
+TEST_F(TaskQueueTest, TheAuditsReadOfAChunkFindsWhatTheJoinFinds) {
+  const auto first = fixture_->queueTask(10, "verify");
+  const auto ran = fixture_->queueTask(11, "backup");
+  const auto claimed = fixture_->queueTask(12, "verify");
+  const auto last = fixture_->queueTask(10, "backup");
+  // `ran` ran: its queued revision stays at 0, a new current one at 1 (hosting-task's save).
+  db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {ran.nid});
+  const auto ranNow = static_cast<std::int64_t>(db_->lastInsertId());
+  db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {ranNow, ran.nid});
+  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
+               "VALUES (?, ?, 'backup', 11, 1, 1)",
+               {ranNow, ran.nid});
+  ASSERT_TRUE(queue_->claim(queue_->queuedBetween(claimed.vid, claimed.vid + 1).at(0), 1700000000));
+  const auto vidsOf = [](const std::vector<QueuedTask>& tasks) {
+    std::vector<std::int64_t> vids;
+    for (const auto& task : tasks) vids.push_back(task.vid);
+    return vids;
+  };
+  EXPECT_EQ(vidsOf(queue_->queuedInHistory(0, ranNow + 1)), (std::vector<std::int64_t>{first.vid, last.vid}));
+  // A range wider than one statement's lists is read in parts.
+  EXPECT_EQ(vidsOf(queue_->queuedInHistory(0, 1000000)), (std::vector<std::int64_t>{first.vid, last.vid}));
+  for (std::int64_t from = 0; from <= ranNow + 1; ++from) {
+    for (std::int64_t to = from; to <= ranNow + 2; ++to) {
+      const auto found = queue_->queuedInHistory(from, to);
+      EXPECT_EQ(vidsOf(found), vidsOf(queue_->queuedBetween(from, to))) << "[" << from << ", " << to << ")";
+      for (const auto& task : found) {
+        EXPECT_EQ(task.vid == last.vid ? "backup" : "verify", task.type);
+        EXPECT_EQ(task.targetType, "site");
+      }
+    }
+  }
+}
+
+// With a long history, the audit's read of a chunk looks up no revision one by one: the join it
+// replaced made a lookup for each current revision in the chunk.
+TEST_F(TaskQueueTest, TheAuditsReadOfAChunkOfHistoryLooksUpNoRevision) {
+  queue_->ensureIndexes();
+  // 2,000 tasks that ran, as the benchmark's stand-in leaves them: the queued revision at 0, the
+  // current one at 1; and one task queued among them.
+  db_->execute("INSERT INTO {node} (nid, vid, type, language, title, uid, status, created, changed) "
+               "SELECT 1000 + seq, 1000 + 2 * seq + 1, 'task', 'und', 'Verify', 1, 1, 1700000000, 1700000000 "
+               "FROM seq_1_to_2000");
+  db_->execute("INSERT INTO {node_revision} (nid, vid, uid, title, log, timestamp, status) "
+               "SELECT 1000 + seq, 1000 + 2 * seq + k, 1, 'Verify', '', 1700000000, 1 "
+               "FROM seq_1_to_2000, (SELECT 0 AS k UNION ALL SELECT 1) AS revisions");
+  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed, delta) "
+               "SELECT 1000 + 2 * seq + k, 1000 + seq, 'verify', 10, IF(k = 0, 0, 1), 1700000000, 0 "
+               "FROM seq_1_to_2000, (SELECT 0 AS k UNION ALL SELECT 1) AS revisions");
+  db_->execute("UPDATE {hosting_task} SET task_status = 0 WHERE vid = 1000 + 2 * 1500 + 1");
+  std::vector<QueuedTask> found;
+  const auto lookups = lookupsBy(*db_, [&] { found = queue_->queuedInHistory(1000, 6000); });
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].nid, 2500);
+  EXPECT_LT(lookups, 20);
+  EXPECT_GE(lookupsBy(*db_, [&] { queue_->queuedBetween(1000, 6000); }), 2000);
 }
 
 TEST_F(TaskQueueTest, EverySiteIsSeenBehindADeepBacklog) {
@@ -588,6 +667,22 @@ TEST(Connection, DefaultsToShortReadAndWriteTimeouts) {
   EXPECT_EQ(defaults.writeTimeoutSeconds, 10u);
 }
 
+// A server whose default cuts GROUP_CONCAT at 1,024 bytes (MySQL's) still gives the daemon's
+// lists whole: the audit's lists of vids are longer.
+TEST(Connection, GroupConcatListsAreNotCutShortWhereTheServerDefaultIsShort) {
+  auto params = Sandbox::instance().createDatabase("q_group_concat");
+  const std::string root = "mariadb --no-defaults --user=root --socket=" + Sandbox::instance().socket() + " -e ";
+  ASSERT_EQ(testing::runCommand(root + "'SET GLOBAL group_concat_max_len = 1024'"), 0);
+  std::optional<db::Row> row;
+  {
+    db::Connection connection(params);
+    row = connection.queryOne("SELECT LENGTH(GROUP_CONCAT(seq)), @@SESSION.group_concat_max_len FROM seq_1_to_10000");
+  }
+  ASSERT_EQ(testing::runCommand(root + "'SET GLOBAL group_concat_max_len = DEFAULT'"), 0);
+  EXPECT_EQ(row->integer(0), 48893);  // 10,000 numbers and 9,999 commas
+  EXPECT_GE(row->integer(1), db::Connection::kGroupConcatAtLeast);
+}
+
 TEST(Connection, ReadsLongValuesWhole) {
   auto params = Sandbox::instance().createDatabase("q_long");
   db::Connection connection(params);
@@ -727,18 +822,6 @@ TEST(Schema, VersionThreeDropsTheIndexOnStateAlone) {
   runs::migrate(connection);
   EXPECT_EQ(runs::schemaVersion(connection), runs::kSchemaVersion);
   EXPECT_FALSE(hasStateIndex());
-}
-
-// The rows `read` made the server step through on `connection` (index and table scans).
-std::int64_t rowsReadBy(db::Connection& connection, const std::function<void()>& read) {
-  connection.execute("FLUSH STATUS");
-  read();
-  std::int64_t rows = 0;
-  for (const auto& row : connection.query("SHOW SESSION STATUS WHERE Variable_name IN "
-                                          "('Handler_read_next', 'Handler_read_prev', 'Handler_read_rnd_next')")) {
-    rows += std::stoll(row.text(1));
-  }
-  return rows;
 }
 
 // Without an index on state alone, the listings by state name both kinds and are read from
