@@ -742,8 +742,8 @@ StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats
   time("audit chunk", [&] {
     // As often as a poll makes one (every kAuditEverySeconds), here every time.
     const double at = monoSeconds() + daemon::QueueMirror::kAuditEverySeconds * static_cast<double>(++audits);
-    audit = mirror.auditRange(at);
-    if (audit.first < audit.second) mirror.applyAudit(at, audit, tasks.queuedBetween(audit.first, audit.second));
+    audit = mirror.auditRange(at, daemon::QueueMirror::kAuditCycleInPolls * 1.0);  // the default poll interval
+    if (audit.first < audit.second) mirror.applyAudit(at, audit, tasks.queuedInHistory(audit.first, audit.second));
   });
   time("held locks", [&] { store.heldLocks(); });
   for (const char* part : {"probe", "new revisions", "audit chunk", "held locks"}) times.pollTotal += times.p50[part];

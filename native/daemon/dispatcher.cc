@@ -426,8 +426,8 @@ void Dispatcher::poll(bool woken, bool schedulesChanged) {
     for (const auto& task : tasks.queuedBetween(vid, vid + 1)) mirror_.add(task);
   }
   reread_.clear();
-  const auto audit = mirror_.auditRange(nowMono);
-  if (audit.first < audit.second) mirror_.applyAudit(nowMono, audit, tasks.queuedBetween(audit.first, audit.second));
+  const auto audit = mirror_.auditRange(nowMono, QueueMirror::kAuditCycleInPolls * settings_.queue.pollInterval);
+  if (audit.first < audit.second) mirror_.applyAudit(nowMono, audit, tasks.queuedInHistory(audit.first, audit.second));
   // Backoffs of tasks no longer queued (cancelled, deleted, run by someone else) are forgotten.
   for (auto it = retries_.begin(); it != retries_.end();) {
     it = mirror_.contains(it->second.vid) ? std::next(it) : retries_.erase(it);

@@ -45,10 +45,11 @@ void QueueMirror::applyRead(const Read& read, const std::vector<aegir::QueuedTas
   readTo_ = std::max(readTo_, reached);
 }
 
-std::pair<std::int64_t, std::int64_t> QueueMirror::auditRange(double now) const {
+std::pair<std::int64_t, std::int64_t> QueueMirror::auditRange(double now, double cycleAtLeast) const {
   if (now - lastAudit_ < kAuditEverySeconds) return {0, 0};
+  if (auditStartsAWalk() && now - lastWalkStart_ < cycleAtLeast) return {0, 0};
   // The history is what lies at or below the read window's start.
-  const std::int64_t top = auditTop_ < 1 || auditTop_ > lagFloor_ + 1 ? lagFloor_ + 1 : auditTop_;
+  const std::int64_t top = auditStartsAWalk() ? lagFloor_ + 1 : auditTop_;
   if (top <= 1) return {0, 0};
   return {std::max<std::int64_t>(1, top - kAuditChunk), top};
 }
@@ -57,6 +58,7 @@ void QueueMirror::applyAudit(double now, std::pair<std::int64_t, std::int64_t> r
                              const std::vector<aegir::QueuedTask>& rows) {
   if (range.first >= range.second) return;
   lastAudit_ = now;
+  if (auditStartsAWalk()) lastWalkStart_ = now;
   std::unordered_set<std::int64_t> found;
   for (const auto& row : rows) found.insert(row.vid);
   std::vector<std::int64_t> gone;

@@ -22,7 +22,10 @@
 //   chunk of kAuditChunk vids below the read window, from the top down (right after a start, the
 //   chunks just below the first read come first), wrapping around; a chunk's reading is the
 //   truth for its range. A hostmaster with 50,000 revisions is walked in under a minute, one
-//   with a million in 17 minutes.
+//   with a million in 17 minutes. A walk starts again from the top no sooner than
+//   kAuditCycleInPolls poll intervals after the last one started: a small history is not
+//   re-read every kAuditEverySeconds (on the benchmark's idle database, a tenth of what the
+//   daemon's connection cost the server).
 // - At most kCapacity tasks are held (memory stays bounded under a huge backlog): beyond it the
 //   read window stops advancing until room frees, so nothing is lost, only read later.
 //
@@ -48,6 +51,7 @@ class QueueMirror {
   static constexpr double kLaggedReadEvery = 1;
   static constexpr std::int64_t kAuditChunk = 5000;
   static constexpr double kAuditEverySeconds = 5;
+  static constexpr double kAuditCycleInPolls = 60;
   static constexpr std::size_t kCapacity = 5000;
 
   // A read of new revisions: vid > from, in vid order, at most limit rows (0: no read, the copy
@@ -63,9 +67,11 @@ class QueueMirror {
   // The rows the read returned (vid order).
   void applyRead(const Read& read, const std::vector<aegir::QueuedTask>& rows);
 
-  // The vid range [first, second) the audit re-reads this poll; empty when there is no history
-  // or the last audit was less than kAuditEverySeconds before `now`.
-  std::pair<std::int64_t, std::int64_t> auditRange(double now) const;
+  // The vid range [first, second) the audit re-reads this poll; empty when there is no history,
+  // the last audit was less than kAuditEverySeconds before `now`, or a walk would start again
+  // from the top less than `cycleAtLeast` seconds (kAuditCycleInPolls poll intervals) after the
+  // last one started.
+  std::pair<std::int64_t, std::int64_t> auditRange(double now, double cycleAtLeast) const;
   // Every queued current revision of that range, as read after the new revisions.
   void applyAudit(double now, std::pair<std::int64_t, std::int64_t> range, const std::vector<aegir::QueuedTask>& rows);
 
@@ -96,8 +102,11 @@ class QueueMirror {
   std::int64_t lagFloor_ = 0;                           // the last lagged read's start
   double lastLaggedRead_ = -1e18;
   std::int64_t pendingMax_ = 0;                         // the last read's probed maxVid
+  // Whether the next chunk starts a walk from the top.
+  bool auditStartsAWalk() const { return auditTop_ < 1 || auditTop_ > lagFloor_ + 1; }
   std::int64_t auditTop_ = -1;                          // the next chunk ends here; -1: not started
   double lastAudit_ = -1e18;
+  double lastWalkStart_ = -1e18;
 };
 
 }  // namespace skynet::daemon

@@ -112,33 +112,72 @@ TEST(QueueMirror, StopsReadingWhenFullAndGoesOnWhereItStopped) {
 TEST(QueueMirror, TheAuditWalksTheHistoryDownInChunksAndWraps) {
   const std::int64_t chunk = QueueMirror::kAuditChunk;
   const double every = QueueMirror::kAuditEverySeconds;
+  const double cycle = 4 * every;  // longer than the walk's 3 chunks take
   QueueMirror mirror;
   mirror.applyRead(mirror.nextRead(1000, 2 * chunk + 500), {});
   mirror.nextRead(1001, 2 * chunk + 500);  // the window now starts at 2 chunks + 500
   double now = 1001;
-  auto range = mirror.auditRange(now);
+  auto range = mirror.auditRange(now, cycle);
   EXPECT_EQ(range.first, chunk + 501);
   EXPECT_EQ(range.second, 2 * chunk + 501);
   mirror.applyAudit(now, range, {});
-  EXPECT_EQ(mirror.auditRange(now + every / 2).first, 0);  // not again so soon
+  EXPECT_EQ(mirror.auditRange(now + every / 2, cycle).first, 0);  // not again so soon
   now += every;
-  range = mirror.auditRange(now);
+  range = mirror.auditRange(now, cycle);
   EXPECT_EQ(range.second, chunk + 501);
   mirror.applyAudit(now, range, {});
   now += every;
-  range = mirror.auditRange(now);
+  range = mirror.auditRange(now, cycle);
   EXPECT_EQ(range.first, 1);
   EXPECT_EQ(range.second, 501);
   mirror.applyAudit(now, range, {});
   now += every;
-  EXPECT_EQ(mirror.auditRange(now).second, 2 * chunk + 501);  // from the top again
+  // The walk took 3 chunks, under `cycle`: the next one waits until `cycle` after the last began.
+  EXPECT_EQ(mirror.auditRange(now, cycle).second, 0);
+  EXPECT_EQ(mirror.auditRange(1001 + cycle - 0.1, cycle).second, 0);
+  EXPECT_EQ(mirror.auditRange(1001 + cycle, cycle).second, 2 * chunk + 501);  // from the top again
+}
+
+// A history within one chunk is one walk per audit: it is re-read every `cycle`, not every
+// kAuditEverySeconds; a walk longer than `cycle` goes on from the top at once.
+TEST(QueueMirror, AShortHistoryIsReadOncePerCycleALongOneWithoutAPause) {
+  const double every = QueueMirror::kAuditEverySeconds;
+  const double cycle = 60;
+  QueueMirror small;
+  small.applyRead(small.nextRead(1000, 900), {});
+  small.nextRead(1001, 900);
+  std::vector<double> audited;
+  for (double now = 1001; now < 1001 + 3 * cycle; now += 1) {
+    const auto range = small.auditRange(now, cycle);
+    if (range.first >= range.second) continue;
+    EXPECT_EQ(range, std::make_pair(std::int64_t{1}, std::int64_t{901}));
+    small.applyAudit(now, range, {});
+    audited.push_back(now);
+  }
+  EXPECT_EQ(audited, (std::vector<double>{1001, 1001 + cycle, 1001 + 2 * cycle}));
+
+  // 20 chunks: a walk takes 20 audits, longer than `cycle`, and the next starts right after.
+  const std::int64_t chunk = QueueMirror::kAuditChunk;
+  QueueMirror big;
+  big.applyRead(big.nextRead(1000, 20 * chunk), {});
+  big.nextRead(1001, 20 * chunk);
+  int chunks = 0, walks = 0;
+  for (double now = 1001; now < 1001 + 40 * every; now += every) {
+    const auto range = big.auditRange(now, cycle);
+    ASSERT_LT(range.first, range.second) << "no audit at " << now;
+    if (range.second == 20 * chunk + 1) ++walks;
+    big.applyAudit(now, range, {});
+    ++chunks;
+  }
+  EXPECT_EQ(chunks, 40);
+  EXPECT_EQ(walks, 2);
 }
 
 TEST(QueueMirror, TheAuditFindsARevisionSetBackByHandAndDropsOnesNoLongerQueued) {
   QueueMirror mirror;
   mirror.applyRead(mirror.nextRead(1000, 900), {task(800, 1, 80)});
   mirror.nextRead(1001, 900);
-  const auto range = mirror.auditRange(1001);
+  const auto range = mirror.auditRange(1001, 60);
   ASSERT_LE(range.first, 5);
   ASSERT_GT(range.second, 800);
   mirror.applyAudit(1001, range, {task(5, 2, 1)});  // an old revision set back to 0; 800 was taken
