@@ -79,6 +79,18 @@ class TaskQueueTest : public ::testing::Test {
     return nids;
   }
 
+  // hosting-task's save of `task` as a new revision (now the current one) with `status` and
+  // `executed`; the queued revision keeps its 0. Returns the new vid.
+  std::int64_t saveNewRevision(const testing::TaskRef& task, const std::string& type, std::int64_t rid, int status,
+                               std::int64_t executed) {
+    db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {task.nid});
+    const auto vid = static_cast<std::int64_t>(db_->lastInsertId());
+    db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {vid, task.nid});
+    db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) VALUES (?, ?, ?, ?, ?, ?)",
+                 {vid, task.nid, type, rid, static_cast<std::int64_t>(status), executed});
+    return vid;
+  }
+
   db::ConnectionParams params_;
   std::unique_ptr<db::Connection> db_;
   std::unique_ptr<AegirFixture> fixture_;
@@ -100,14 +112,9 @@ TEST_F(TaskQueueTest, ListsQueuedTasksOldestChangedFirstThenByNid) {
 }
 
 TEST_F(TaskQueueTest, ConsidersOnlyCurrentRevisions) {
-  // A task hosting-task has taken: the queued revision stays at 0, the current one is at -1.
+  // A task hosting-task has run: the queued revision stays at 0, the current one is at 1.
   const auto taken = fixture_->queueTask(10, "verify");
-  db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {taken.nid});
-  const auto newVid = static_cast<std::int64_t>(db_->lastInsertId());
-  db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {newVid, taken.nid});
-  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
-               "VALUES (?, ?, 'verify', 10, 1, 1)",
-               {newVid, taken.nid});
+  saveNewRevision(taken, "verify", 10, 1, 1);
   const auto waiting = fixture_->queueTask(11, "verify");
   EXPECT_EQ(queuedNids(), std::vector<std::int64_t>{waiting.nid});
   EXPECT_EQ(queue_->queueDepth(), 1);
@@ -156,12 +163,7 @@ TEST_F(TaskQueueTest, TheAuditsReadOfAChunkFindsWhatTheJoinFinds) {
   const auto claimed = fixture_->queueTask(12, "verify");
   const auto last = fixture_->queueTask(10, "backup");
   // `ran` ran: its queued revision stays at 0, a new current one at 1 (hosting-task's save).
-  db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {ran.nid});
-  const auto ranNow = static_cast<std::int64_t>(db_->lastInsertId());
-  db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {ranNow, ran.nid});
-  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
-               "VALUES (?, ?, 'backup', 11, 1, 1)",
-               {ranNow, ran.nid});
+  const auto ranNow = saveNewRevision(ran, "backup", 11, 1, 1);
   ASSERT_TRUE(queue_->claim(queue_->queuedBetween(claimed.vid, claimed.vid + 1).at(0), 1700000000));
   const auto vidsOf = [](const std::vector<QueuedTask>& tasks) {
     std::vector<std::int64_t> vids;
@@ -237,12 +239,7 @@ TEST_F(TaskQueueTest, EverySiteIsSeenBehindADeepBacklog) {
 
 TEST_F(TaskQueueTest, ReadsSkipRevisionsThatAreNotCurrent) {
   const auto taken = fixture_->queueTask(10, "verify", "", 1700000100);
-  db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {taken.nid});
-  const auto newVid = static_cast<std::int64_t>(db_->lastInsertId());
-  db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {newVid, taken.nid});
-  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
-               "VALUES (?, ?, 'verify', 10, 1, 1)",
-               {newVid, taken.nid});
+  const auto newVid = saveNewRevision(taken, "verify", 10, 1, 1);
   EXPECT_TRUE(queue_->queuedAbove(0, 10).empty());
   EXPECT_TRUE(queue_->queuedBetween(0, newVid + 1).empty());
 }
@@ -269,12 +266,7 @@ TEST_F(TaskQueueTest, ResetClaimedRevisionOnlyOnceHostingTaskSavedItsOwn) {
   reset();
   EXPECT_EQ(fixture_->statusOf(task.vid), kProcessing);
   // hosting-task saves its own revision (processing, then done).
-  db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {task.nid});
-  const auto newVid = static_cast<std::int64_t>(db_->lastInsertId());
-  db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {newVid, task.nid});
-  db_->execute("INSERT INTO {hosting_task} (vid, nid, task_type, rid, task_status, executed) "
-               "VALUES (?, ?, 'verify', 10, -1, 1700000001)",
-               {newVid, task.nid});
+  const auto newVid = saveNewRevision(task, "verify", 10, -1, 1700000001);
   reset();
   EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
   EXPECT_EQ(fixture_->statusOf(newVid), kProcessing);  // the current revision is left alone
