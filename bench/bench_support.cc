@@ -274,7 +274,7 @@ std::int64_t queueOneTask(RawSql& sql, std::int64_t rid, double& committed) {
   return std::stoll(rows.at(0).at(0));
 }
 
-void createHistory(RawSql& sql, int finished, int sites, std::int64_t leftProcessing) {
+std::int64_t createHistory(RawSql& sql, int finished, int sites, std::int64_t leftProcessing) {
   const std::string f = std::to_string(finished);
   const std::string s = std::to_string(sites);
   // nid 100000 + i; queued revision 200000 + 2i (left at 0), finished one 200000 + 2i + 1.
@@ -294,6 +294,7 @@ void createHistory(RawSql& sql, int finished, int sites, std::int64_t leftProces
           " FROM seq_1_to_" + f + ";"
           "COMMIT;"
           "ANALYZE TABLE hosting_task, node, node_revision");
+  return 200002 + 2 * static_cast<std::int64_t>(finished);
 }
 
 }  // namespace skynet::bench

@@ -103,6 +103,7 @@ std::int64_t queueOneTask(RawSql& sql, std::int64_t rid, double& committed);
 // Finished history: `finished` tasks on `sites` sites, each with its queued revision left at 0 and
 // its finished one at 1, as hosting-task leaves them (2 hosting_task rows each), before
 // `firstNid`/vid; plus `leftProcessing` revisions left at -1 long ago (Aegir's window is 8 hours).
-void createHistory(RawSql& sql, int finished, int sites, std::int64_t leftProcessing);
+// Returns the vid just above the history.
+std::int64_t createHistory(RawSql& sql, int finished, int sites, std::int64_t leftProcessing);
 
 }  // namespace skynet::bench
