@@ -163,22 +163,23 @@ bool TaskQueue::claim(const QueuedTask& task, std::int64_t now) {
                      {now, task.vid, task.nid}) == 1;
 }
 
-std::string TaskQueue::statesQuery(std::size_t count, const std::string& leading) {
+std::map<std::int64_t, TaskState> TaskQueue::states(const std::vector<std::int64_t>& nids) {
+  std::map<std::int64_t, TaskState> read;
+  if (nids.empty()) return read;
   std::string marks;
-  for (std::size_t i = 0; i < count; ++i) marks += i ? ", ?" : "?";
-  return "SELECT " + leading + "n.nid, n.vid, t.task_status, t.executed FROM {node} n "
-         "JOIN {hosting_task} t ON t.vid = n.vid WHERE n.nid IN (" + marks + ")";
-}
-
-std::pair<std::int64_t, TaskState> TaskQueue::stateFrom(const db::Row& row, std::size_t first) {
-  return {row.integer(first),
-          {true, row.integer(first + 1), static_cast<int>(row.integer(first + 2, kQueued)), row.integer(first + 3)}};
+  for (std::size_t i = 0; i < nids.size(); ++i) marks += i ? ", ?" : "?";
+  const std::vector<db::Value> params(nids.begin(), nids.end());
+  for (const auto& row : db_.query("SELECT n.nid, n.vid, t.task_status, t.executed FROM {node} n "
+                                   "JOIN {hosting_task} t ON t.vid = n.vid WHERE n.nid IN (" + marks + ")",
+                                   params)) {
+    read[row.integer(0)] = {true, row.integer(1), static_cast<int>(row.integer(2, kQueued)), row.integer(3)};
+  }
+  return read;
 }
 
 TaskState TaskQueue::state(std::int64_t nid) {
-  const auto row = db_.queryOne(statesQuery(1), {nid});
-  if (!row) return {};
-  return stateFrom(*row, 0).second;
+  const auto read = states({nid});
+  return read.empty() ? TaskState{} : read.begin()->second;
 }
 
 bool TaskQueue::release(std::int64_t vid) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -74,12 +75,9 @@ class TaskQueue {
   // the seconds before hosting-task saves its own revision.
   bool claim(const QueuedTask& task, std::int64_t now);
   TaskState state(std::int64_t nid);
-  // The same for `count` tasks (count nid parameters), as a query to read beside other things
-  // in one round trip (daemon/batch_start.h): `leading` columns (with a trailing comma) come
-  // first, then the task's nid and its state, which stateFrom() reads from column `first` on.
-  // A task whose node is gone has no row.
-  static std::string statesQuery(std::size_t count, const std::string& leading = "");
-  static std::pair<std::int64_t, TaskState> stateFrom(const db::Row& row, std::size_t first);
+  // The same for several tasks in one statement, by nid; a task whose node is gone is absent.
+  // One prepared statement per number of nids: callers keep that number small and bounded.
+  std::map<std::int64_t, TaskState> states(const std::vector<std::int64_t>& nids);
   // Gives back a claim hosting-task never took (-1 -> 0 on that same revision).
   bool release(std::int64_t vid);
   // Once hosting-task has saved its own revision, the claimed (older) revision goes back from

@@ -96,20 +96,14 @@ constexpr const char* kLockColumns = "rid, exclusive, COALESCE(run_id, 0), COALE
 
 std::vector<SiteLock> locksFrom(const std::vector<db::Row>& rows) {
   std::vector<SiteLock> locks;
-  for (const auto& row : rows) locks.push_back(RunStore::lockFrom(row, 0));
+  for (const auto& row : rows) locks.push_back({row.integer(0), row.integer(1) != 0, row.integer(2), row.integer(3)});
   return locks;
 }
 }  // namespace
 
-std::string RunStore::lockAllQuery(const std::string& leading) {
-  return "SELECT " + leading + kLockColumns + "FOR UPDATE";
+std::vector<SiteLock> RunStore::lockAll() {
+  return locksFrom(db_.query(std::string("SELECT ") + kLockColumns + "FOR UPDATE"));
 }
-
-SiteLock RunStore::lockFrom(const db::Row& row, std::size_t first) {
-  return {row.integer(first), row.integer(first + 1) != 0, row.integer(first + 2), row.integer(first + 3)};
-}
-
-std::vector<SiteLock> RunStore::lockAll() { return locksFrom(db_.query(lockAllQuery())); }
 
 std::vector<SiteLock> RunStore::heldLocks() {
   return locksFrom(db_.query(std::string("SELECT ") + kLockColumns + "WHERE rid <> 0"));

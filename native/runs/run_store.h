@@ -140,11 +140,6 @@ class RunStore {
   // them, so it serializes claims across daemons until the transaction ends: call it first in a
   // claim's transaction, then take locks. heldLocks() only reads the sites held (rid <> 0).
   std::vector<SiteLock> lockAll();
-  // lockAll()'s query, to read beside other things in one round trip (daemon/batch_start.h):
-  // `leading` columns (with a trailing comma) come before the lock's own, which lockFrom()
-  // reads from column `first` on.
-  static std::string lockAllQuery(const std::string& leading = "");
-  static SiteLock lockFrom(const db::Row& row, std::size_t first);
   std::vector<SiteLock> heldLocks();
   void takeLock(const SiteLock& lock, double now);
   // The lock row `held` (read by lockAll() in this transaction, of a run ending in it) becomes
