@@ -173,8 +173,7 @@ struct Bench {
   Report report;
   // Floors measured first, used by the rows after.
   double commitP50 = kNone, spawnExecP50 = kNone, aloneGapP50 = kNone, batchExecP50 = kNone;
-  double aloneC1 = kNone, aloneC8 = kNone, aloneMariaCpuPerTask = kNone, aloneQuestionsPerTask = kNone;
-  double aloneCommitsPerTask = kNone, clientRss = kNone;
+  double aloneQuestionsPerTask = kNone, aloneCommitsPerTask = kNone, clientRss = kNone;
 
   std::string folder(const std::string& name) const { return options.work + "/" + name; }
 
@@ -269,6 +268,29 @@ AloneRun runAlone(Bench& bench, const std::string& database, const std::string& 
   return run;
 }
 
+// A fresh database `name` with `queued` tasks on kSites sites, and a home for the stand-in that
+// runs them.
+struct StandInQueue {
+  std::vector<std::int64_t> nids;
+  StandInHome home;
+};
+
+StandInQueue queueForStandIn(Bench& bench, const std::string& name, int queued) {
+  bench.createDatabase(name);
+  RawSql db(bench.options.socket, name);
+  createSites(db, kSites);
+  auto nids = queueTasks(db, kFirstNid, queued, kSites, 1700000000);
+  return {std::move(nids), makeStandInHome(bench.folder(name), bench.options.socket, name)};
+}
+
+// The stand-in alone at `concurrency` over the first `measured` of `queued` tasks (the queue a
+// daemon's run of the same size has).
+AloneRun runAloneLike(Bench& bench, const std::string& name, int concurrency, int queued, int measured) {
+  auto queue = queueForStandIn(bench, name, queued);
+  queue.nids.resize(static_cast<std::size_t>(measured));
+  return runAlone(bench, name, bench.standIn, queue.home.home, queue.nids, concurrency, queue.home.records);
+}
+
 void measureFloor(Bench& bench) {
   const Sizes& sizes = bench.sizes;
   say("floor: posix_spawn + wait of /bin/true, SELECT 1, one commit");
@@ -302,31 +324,23 @@ void measureFloor(Bench& bench) {
     const std::string name = "bench_alone" + std::to_string(concurrency);
     const int tasks = concurrency == 1 ? sizes.aloneTasks : 2 * sizes.aloneTasks;
     say("floor: the stand-in alone, " + std::to_string(concurrency) + " at a time, " + std::to_string(tasks) + " tasks");
-    bench.createDatabase(name);
-    RawSql db(bench.options.socket, name);
-    createSites(db, kSites);
-    const auto nids = queueTasks(db, kFirstNid, tasks, kSites, 1700000000);
-    const auto home = makeStandInHome(bench.folder(name), bench.options.socket, name);
-    const AloneRun run = runAlone(bench, name, bench.standIn, home.home, nids, concurrency, home.records);
+    const AloneRun run = runAloneLike(bench, name, concurrency, tasks, tasks);
     if (concurrency == 1) {
-      bench.aloneC1 = run.throughput;
       bench.spawnExecP50 = percentile(run.spawnToExec, 0.5) * 1000;
       bench.aloneGapP50 = percentile(run.gaps, 0.5) * 1000;
-      bench.aloneMariaCpuPerTask = run.mariaCpuPerTask * 1000;
       bench.aloneQuestionsPerTask = run.questionsPerTask;
       bench.aloneCommitsPerTask = run.commitsPerTask;
       report.add({"floor", "stand-in: spawn -> its main(), p50", bench.spawnExecP50, "ms", kNone, "", "", std::nullopt,
                   ""});
       report.add({"floor", "stand-in: its exit -> next one's main(), p50", bench.aloneGapP50, "ms", kNone, "", "",
                   std::nullopt, "a runner that only waits and spawns"});
-      report.add({"floor", "stand-in alone, 1 at a time", bench.aloneC1, "tasks/s", kNone, "", "", std::nullopt, ""});
-      report.add({"floor", "MariaDB CPU per task, stand-in's own SQL", bench.aloneMariaCpuPerTask, "ms", kNone, "", "",
+      report.add({"floor", "stand-in alone, 1 at a time", run.throughput, "tasks/s", kNone, "", "", std::nullopt, ""});
+      report.add({"floor", "MariaDB CPU per task, stand-in's own SQL", run.mariaCpuPerTask * 1000, "ms", kNone, "", "",
                   std::nullopt, ""});
       bench.report.detail("alone_questions_per_task", run.questionsPerTask);
       bench.report.detail("alone_write_commits_per_task", run.commitsPerTask);
     } else {
-      bench.aloneC8 = run.throughput;
-      report.add({"floor", "stand-in alone, 8 at a time", bench.aloneC8, "tasks/s", kNone, "", "", std::nullopt, ""});
+      report.add({"floor", "stand-in alone, 8 at a time", run.throughput, "tasks/s", kNone, "", "", std::nullopt, ""});
     }
   }
   // Eight stand-ins started at once, as a poll that claims eight tasks starts them: the floor of
@@ -336,12 +350,9 @@ void measureFloor(Bench& bench) {
     const int batches = std::max(1, sizes.pollSamples / kPollBatch);
     say("floor: the stand-in, " + std::to_string(kPollBatch) + " started at once, " + std::to_string(batches) +
         " times");
-    bench.createDatabase("bench_batch");
-    RawSql db(bench.options.socket, "bench_batch");
-    createSites(db, kSites);
-    const auto nids = queueTasks(db, kFirstNid, batches * kPollBatch, kSites, 1700000000);
-    const auto home = makeStandInHome(bench.folder("bench_batch"), bench.options.socket, "bench_batch");
-    const auto env = bench.childEnvironment(home.home);
+    const auto queue = queueForStandIn(bench, "bench_batch", batches * kPollBatch);
+    const auto& nids = queue.nids;
+    const auto env = bench.childEnvironment(queue.home.home);
     std::map<std::int64_t, double> batchStart;
     bench.settleServer(kSettleLimit);
     for (std::size_t first = 0; first < nids.size(); first += kPollBatch) {
@@ -354,7 +365,9 @@ void measureFloor(Bench& bench) {
       for (const auto child : children) waitFor(child);
     }
     std::vector<double> startToExec;
-    for (const auto& record : readRecords(home.records)) startToExec.push_back(record.exec - batchStart[record.nid]);
+    for (const auto& record : readRecords(queue.home.records)) {
+      startToExec.push_back(record.exec - batchStart[record.nid]);
+    }
     bench.batchExecP50 = percentile(startToExec, 0.5) * 1000;
     report.add({"floor", "stand-in: 8 started at once -> main(), p50", bench.batchExecP50, "ms", kNone, "", "",
                 std::nullopt, "from the first spawn of the eight"});
@@ -480,23 +493,10 @@ QueueRun runDaemon(Bench& bench, const std::string& name, int concurrency, int s
   return run;
 }
 
-// The stand-in alone at `concurrency` on a database shaped as a daemon's run has it (`queued`
-// tasks on kSites sites), over the first `measured` of them.
-AloneRun runAloneLike(Bench& bench, const std::string& name, int concurrency, int queued, int measured) {
-  bench.createDatabase(name);
-  RawSql db(bench.options.socket, name);
-  createSites(db, kSites);
-  auto nids = queueTasks(db, kFirstNid, queued, kSites, 1700000000);
-  nids.resize(static_cast<std::size_t>(measured));
-  const auto home = makeStandInHome(bench.folder(name), bench.options.socket, name);
-  return runAlone(bench, name, bench.standIn, home.home, nids, concurrency, home.records);
-}
-
 // The floor of a throughput ratio: the stand-in alone on the same queue, right before and right
 // after the daemon's run, and their mean. This machine's speed drifts by tens of percent within
-// minutes (the stand-in alone at concurrency 1: 176 and 294 tasks/s in two quick runs 5 minutes
-// apart), so the floor part's figures, taken minutes earlier, move a ratio by more than the
-// daemon's own share; the drift between the two adjacent runs is printed beside it.
+// minutes (README, Benchmarks), so the floor part's figures, taken minutes earlier, move a ratio
+// by more than the daemon's own share; the two adjacent runs are printed beside it.
 struct AdjacentFloor {
   double throughput = kNone, mariaCpuPerTask = kNone;  // the means, tasks/s and ms
   std::string note;
@@ -708,9 +708,10 @@ void measurePickup(Bench& bench) {
   // The moments are spread evenly, not drawn at random: over all cycles the commits fall on
   // perPoll x cycles evenly spaced points of the interval (each cycle takes one offset inside the
   // parts, in shuffled order). A task's wait for the poll is then spread evenly over the interval
-  // and its median is half of it plus what the daemon adds. With random moments, 1,000 samples
-  // put that median anywhere within about +-10 ms of it, depending on the phase of the daemon's
-  // timer: more than the margin the figure is read against.
+  // and its median is half of it plus what the daemon adds, read to within half the spacing of
+  // the points: 0.5 ms for the 1,000 tasks at 8 per poll, 2.5 ms for the 200 at 1 per poll (a
+  // second of run time each). With random moments, the median moved with the phase of the
+  // daemon's timer.
   const double half = 500;
   auto pollingOnly = [&](int perPoll, int cycles, const std::string& label, double claimFloor,
                          const std::string& claimFloorNote) {
