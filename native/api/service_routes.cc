@@ -15,7 +15,6 @@ namespace {
 
 using detail::json;
 
-constexpr double kWorkerAliveWindow = 30.0;  // heartbeats come every 5 s
 constexpr double kWorkersShownFor = 3600.0;  // a worker silent longer drops out of the status
 
 }  // namespace
@@ -49,7 +48,7 @@ Response Api::status(const Request&, std::int64_t) {
     putTime(*o, "started", worker.started);
     putTime(*o, "heartbeat", worker.heartbeat);
     o->set("heartbeat_age", std::max(0.0, now - worker.heartbeat));
-    o->set("alive", !worker.stopped && now - worker.heartbeat <= kWorkerAliveWindow);
+    o->set("alive", !worker.stopped && now - worker.heartbeat <= runs::kWorkerAliveWindow);
     Poco::JSON::Array::Ptr mine = new Poco::JSON::Array;
     for (const auto& run : runningRuns) {
       if (run.workerId && *run.workerId == worker.id) mine->add(runJson(run));

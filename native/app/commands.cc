@@ -33,7 +33,6 @@ using Poco::Util::Application;
 
 namespace {
 
-constexpr double kWorkerAliveWindow = 30.0;  // heartbeats come every 5 s
 
 std::string age(double seconds) {
   const long s = static_cast<long>(seconds);
@@ -293,7 +292,7 @@ int runStatus(const Settings& settings, std::ostream& out, std::ostream& err) {
     const auto workers = store.workers();
     std::vector<runs::WorkerRecord> alive, gone;
     for (const auto& worker : workers) {
-      (!worker.stopped && t - worker.heartbeat <= kWorkerAliveWindow ? alive : gone).push_back(worker);
+      (!worker.stopped && t - worker.heartbeat <= runs::kWorkerAliveWindow ? alive : gone).push_back(worker);
     }
     out << "workers: " << alive.size() << " alive\n";
     for (const auto& worker : alive) {

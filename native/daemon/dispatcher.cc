@@ -35,19 +35,19 @@ constexpr std::size_t kViewOldest = 200;
 constexpr std::size_t kBatchEvents = 64;
 // A process's start waits this long for the next batch (see the header).
 constexpr double kStartedWriteDelay = 0.05;
-constexpr double kHeartbeatEvery = 5.0;
+using runs::kHeartbeatEvery;
 constexpr double kRecoverEvery = 10.0;
 // A job scheduled or a cron set by another process (not through this daemon's API, which wakes
 // it) is seen within this much.
 constexpr double kSchedulesEvery = 5.0;
 // Another worker that beat its heartbeat this recently is taken as running (see writeAndClaim).
-constexpr double kOtherWorkerSilence = 3 * kHeartbeatEvery;
+constexpr double kOtherWorkerSilence = runs::kWorkerAliveWindow;
 // A worker on this host whose heartbeat is older than this is dead even if its pid runs (reused).
 constexpr double kLocalWorkerStale = 60.0;
 constexpr double kMaxReconnectDelay = 30.0;
 constexpr std::size_t kTaskTailLimit = 64 * 1024;
 constexpr int kJobBatch = 50;
-// Skynet's hold on hosting_queue_tasks_running is renewed about this often (with every other
+// Skynet's hold on hosting_queue_tasks_running is renewed about this often (with every
 // heartbeat) and expires after a few missed renewals.
 constexpr double kSemaphoreEvery = 10.0;
 constexpr double kSemaphoreTtl = 30.0;
@@ -258,9 +258,9 @@ void Dispatcher::turn() {
     const bool beat = nowMono - lastHeartbeatMono_ >= kHeartbeatEvery;
     // Aegir's own runners take tasks only while they hold this semaphore; a Skynet daemon holds
     // it, renewed about every kSemaphoreEvery and expiring soon after the last renewal. It is
-    // renewed with every other heartbeat, in the heartbeat's transaction: one write commit where
-    // there were two (at idle, each commit is most of what the daemon costs the server). Alone
-    // only when no heartbeat came for longer, as right after a start.
+    // renewed with every heartbeat, in the heartbeat's transaction: one write commit where there
+    // were two (at idle, each commit is most of what the daemon costs the server). Alone only when
+    // no heartbeat came for longer, as right after a start.
     const double sinceSemaphore = nowMono - lastSemaphoreMono_;
     const bool renew = (beat && sinceSemaphore >= kSemaphoreEvery - kHeartbeatEvery / 2) ||
                        sinceSemaphore >= kSemaphoreEvery + kHeartbeatEvery;
@@ -801,7 +801,7 @@ void Dispatcher::recover(bool atStart) {
       if (!left.empty() || !worker.stopped) store.stopWorker(worker.id, worker.heartbeat);
     } else if (heard) {
       ++othersAlive;
-    } else if (atStart && silence > 3 * kHeartbeatEvery) {
+    } else if (atStart && silence > runs::kWorkerAliveWindow) {
       const auto left = store.unfinishedRuns(worker.id);
       if (!left.empty()) {
         log_.notice(Poco::format("worker %?d on %s has %z run(s) and was last heard of %s ago; they are "

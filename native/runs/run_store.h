@@ -29,6 +29,12 @@ inline const char* const kDeferred = "deferred";
 inline const char* const kCancelled = "cancelled";
 }  // namespace state
 
+// A running daemon writes its worker's heartbeat this often (daemon/dispatcher.h). Each beat is a
+// write commit, which at idle is most of what a daemon costs the database server.
+inline constexpr double kHeartbeatEvery = 10.0;
+// A worker heard from this recently counts as alive (status, the API, other daemons): three beats.
+inline constexpr double kWorkerAliveWindow = 3 * kHeartbeatEvery;
+
 struct TaskRunStart {
   std::int64_t nid = 0, vid = 0, rid = 0;
   std::string type;

@@ -424,14 +424,15 @@ TEST_F(QueueDaemonTest, ADeepBacklogOnOneSiteDoesNotDelayAnotherSite) {
 }
 
 TEST_F(QueueDaemonTest, KeepsItsHeartbeatWhileDraining) {
-  const auto task = site_->aegir().queueTask(10, "verify", "sleep:7");
+  // Longer than a heartbeat interval (runs::kHeartbeatEvery), so one must come while it drains.
+  const auto task = site_->aegir().queueTask(10, "verify", "sleep:14");
   start("[queue]\nshutdown = drain\n");
   ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(task.nid).vid != task.vid; }));
   const double stopAsked = unixTime();
   std::thread stopper([this] { stop(); });
   const bool beat = waitUntil([&] {
     return site_->db().queryOne("SELECT MAX(heartbeat) FROM {skynet_worker}")->real(0) > stopAsked + 1;
-  }, 20);
+  }, 25);
   const bool stillRunning = site_->aegir().current(task.nid).status == aegir::kProcessing;
   stopper.join();
   EXPECT_TRUE(beat) << "no heartbeat while draining: the worker would look dead to adoption";
