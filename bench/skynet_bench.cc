@@ -848,7 +848,20 @@ StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats
   time("audit chunk", [&] {
     // As often as a poll makes one (every kAuditEverySeconds), here every time.
     const auto range = chunkAt(audits++);
-    mirror.applyAudit(monoSeconds(), range, tasks.queuedInHistory(range.first, range.second));
+    aegir::VidDigest atZero;
+    const auto found = tasks.queuedInHistory(range.first, range.second, &atZero);
+    mirror.applyAudit(monoSeconds(), range, found, atZero);
+  });
+  // A chunk the last walk found nothing queued in, and which has not changed since: its digest.
+  audits = 0;
+  time("audit chunk, unchanged", [&] {
+    const auto range = chunkAt(audits++);
+    const auto quiet = mirror.quietDigest(range);
+    if (!quiet || tasks.atZeroDigest(range.first, range.second) != *quiet) {
+      throw std::runtime_error("bench: the audit chunk [" + std::to_string(range.first) + ", " +
+                               std::to_string(range.second) + ") was not passed by its digest");
+    }
+    mirror.auditUnchanged(monoSeconds(), range);
   });
   // For comparison, the same chunks read as one join, as the audit did before queuedInHistory.
   audits = 0;
@@ -911,7 +924,8 @@ void measureStatements(Bench& bench) {
   report.add({"statements", "poll (4 statements), " + bigLabel, big.pollTotal, "ms", small.pollTotal,
               "same, 1k queued, no history", "<= 2 ms, flat", big.pollTotal <= 2,
               "steady state; the mirror holds " + std::to_string(big.mirrored) + " of the queued tasks"});
-  for (const char* part : {"probe", "new revisions", "audit chunk", "audit chunk as one join", "held locks"}) {
+  for (const char* part :
+       {"probe", "new revisions", "audit chunk", "audit chunk, unchanged", "audit chunk as one join", "held locks"}) {
     report.add({"statements", std::string("  of it: ") + part, big.p50.at(part), "ms", small.p50.at(part), "", "",
                 std::nullopt, Poco::format("MariaDB CPU %.3f ms per execution (%.3f ms without history)",
                                            big.serverCpu.at(part), small.serverCpu.at(part))});

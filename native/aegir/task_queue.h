@@ -30,6 +30,23 @@ struct QueuedTask {
   std::string targetType;  // node type of rid: site, platform, server
 };
 
+// A set of revisions in brief: how many, and their vids' sum and XOR. Two readings of one vid
+// range with equal digests hold the same set, but for a change that keeps all three: adding or
+// removing revisions changes the count, and swapping one for another changes the sum unless a
+// second swap makes up for it exactly, in sum and in XOR.
+struct VidDigest {
+  std::int64_t count = 0, sum = 0, bits = 0;
+  void add(std::int64_t vid) {
+    ++count;
+    sum += vid;
+    bits ^= vid;
+  }
+  bool operator==(const VidDigest& other) const {
+    return count == other.count && sum == other.sum && bits == other.bits;
+  }
+  bool operator!=(const VidDigest& other) const { return !(*this == other); }
+};
+
 // The task as its current revision shows it.
 struct TaskState {
   bool exists = false;
@@ -53,7 +70,12 @@ class TaskQueue {
   // One statement lists the vids of the range at status 0 and those current, each from an index
   // range alone, and only the vids in both are then read as queuedBetween reads them: the chunk
   // costs no lookup per revision. A task that changes before that read is found as it is then.
-  std::vector<QueuedTask> queuedInHistory(std::int64_t first, std::int64_t second);
+  // `atZero`, if given, receives the digest of the revisions at status 0 the lists held.
+  std::vector<QueuedTask> queuedInHistory(std::int64_t first, std::int64_t second, VidDigest* atZero = nullptr);
+  // The digest of the revisions of [first, second) at status 0, current or not, as
+  // queuedInHistory reports it: one aggregate on the task_status index, no list to send. The
+  // audit reads a chunk again only when this changed since a reading found nothing queued there.
+  VidDigest atZeroDigest(std::int64_t first, std::int64_t second);
   // Which of `vids` (at most kStillQueuedAtOnce) are still queued current revisions.
   static constexpr std::size_t kStillQueuedAtOnce = 16;
   std::set<std::int64_t> stillQueued(const std::vector<std::int64_t>& vids);

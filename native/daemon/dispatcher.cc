@@ -427,7 +427,18 @@ void Dispatcher::poll(bool woken, bool schedulesChanged) {
   }
   reread_.clear();
   const auto audit = mirror_.auditRange(nowMono, QueueMirror::kAuditCycleInPolls * settings_.queue.pollInterval);
-  if (audit.first < audit.second) mirror_.applyAudit(nowMono, audit, tasks.queuedInHistory(audit.first, audit.second));
+  if (audit.first < audit.second) {
+    const auto quiet = mirror_.quietDigest(audit);
+    if (quiet && tasks.atZeroDigest(audit.first, audit.second) == *quiet) {
+      mirror_.auditUnchanged(nowMono, audit);
+      log_.debug(Poco::format("audit: vids [%?d, %?d) unchanged since they were read", audit.first, audit.second));
+    } else {
+      aegir::VidDigest atZero;
+      const auto found = tasks.queuedInHistory(audit.first, audit.second, &atZero);
+      mirror_.applyAudit(nowMono, audit, found, atZero);
+      log_.debug(Poco::format("audit: vids [%?d, %?d) read, %z queued", audit.first, audit.second, found.size()));
+    }
+  }
   // Backoffs of tasks no longer queued (cancelled, deleted, run by someone else) are forgotten.
   for (auto it = retries_.begin(); it != retries_.end();) {
     it = mirror_.contains(it->second.vid) ? std::next(it) : retries_.erase(it);

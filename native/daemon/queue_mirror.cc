@@ -51,14 +51,24 @@ std::pair<std::int64_t, std::int64_t> QueueMirror::auditRange(double now, double
   // The history is what lies at or below the read window's start.
   const std::int64_t top = auditStartsAWalk() ? lagFloor_ + 1 : auditTop_;
   if (top <= 1) return {0, 0};
-  return {std::max<std::int64_t>(1, top - kAuditChunk), top};
+  // Chunks start at multiples of kAuditChunk, so that each walk reads the same ones and a chunk's
+  // digest can be compared with the last walk's; only a walk's first chunk ends where the history
+  // ends now.
+  return {std::max<std::int64_t>(1, (top - 1) / kAuditChunk * kAuditChunk), top};
+}
+
+std::optional<aegir::VidDigest> QueueMirror::quietDigest(std::pair<std::int64_t, std::int64_t> range) const {
+  const auto found = quietChunks_.find(range.first);
+  if (found == quietChunks_.end() || found->second.first != range.second) return std::nullopt;
+  return found->second.second;
 }
 
 void QueueMirror::applyAudit(double now, std::pair<std::int64_t, std::int64_t> range,
-                             const std::vector<aegir::QueuedTask>& rows) {
+                             const std::vector<aegir::QueuedTask>& rows, const aegir::VidDigest& atZero) {
   if (range.first >= range.second) return;
-  lastAudit_ = now;
-  if (auditStartsAWalk()) lastWalkStart_ = now;
+  if (rows.empty()) quietChunks_[range.first] = {range.second, atZero};
+  else quietChunks_.erase(range.first);
+  passAudit(now, range);
   std::unordered_set<std::int64_t> found;
   for (const auto& row : rows) found.insert(row.vid);
   std::vector<std::int64_t> gone;
@@ -69,6 +79,15 @@ void QueueMirror::applyAudit(double now, std::pair<std::int64_t, std::int64_t> r
   for (const auto& row : rows) {
     if (contains(row.vid) || size() < kCapacity) add(row);
   }
+}
+
+void QueueMirror::auditUnchanged(double now, std::pair<std::int64_t, std::int64_t> range) {
+  if (range.first < range.second) passAudit(now, range);
+}
+
+void QueueMirror::passAudit(double now, std::pair<std::int64_t, std::int64_t> range) {
+  lastAudit_ = now;
+  if (auditStartsAWalk()) lastWalkStart_ = now;
   auditTop_ = range.first <= 1 ? -1 : range.first;  // -1: start at the top again
 }
 

@@ -25,7 +25,12 @@
 //   with a million in 17 minutes. A walk starts again from the top no sooner than
 //   kAuditCycleInPolls poll intervals after the last one started: a small history is not
 //   re-read every kAuditEverySeconds (on the benchmark's idle database, a tenth of what the
-//   daemon's connection cost the server).
+//   daemon's connection cost the server). A chunk whose reading found nothing queued is
+//   remembered with the digest of its revisions at status 0 (aegir::VidDigest); the next walk
+//   reads its lists again only when that digest changed (a revision set back to 0, a late
+//   commit, a task queued or taken there), else it costs one aggregate, about a third of the
+//   lists. What the digest does not see is a node's current revision moved by hand to an older
+//   revision already at 0: Drupal never does that (a revert saves a new revision).
 // - At most kCapacity tasks are held (memory stays bounded under a huge backlog): beyond it the
 //   read window stops advancing until room frees, so nothing is lost, only read later.
 //
@@ -36,6 +41,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -72,8 +78,15 @@ class QueueMirror {
   // from the top less than `cycleAtLeast` seconds (kAuditCycleInPolls poll intervals) after the
   // last one started.
   std::pair<std::int64_t, std::int64_t> auditRange(double now, double cycleAtLeast) const;
-  // Every queued current revision of that range, as read after the new revisions.
-  void applyAudit(double now, std::pair<std::int64_t, std::int64_t> range, const std::vector<aegir::QueuedTask>& rows);
+  // The digest a chunk's last reading found (its revisions at status 0) if nothing was queued
+  // there; nullopt when it was not read yet or held queued tasks.
+  std::optional<aegir::VidDigest> quietDigest(std::pair<std::int64_t, std::int64_t> range) const;
+  // Every queued current revision of that range, as read after the new revisions, and the digest
+  // of the range's revisions at status 0 that reading saw.
+  void applyAudit(double now, std::pair<std::int64_t, std::int64_t> range, const std::vector<aegir::QueuedTask>& rows,
+                  const aegir::VidDigest& atZero);
+  // The range's digest still equals quietDigest(range): nothing there to read again.
+  void auditUnchanged(double now, std::pair<std::int64_t, std::int64_t> range);
 
   void add(const aegir::QueuedTask& task);  // also replaces a known vid
   void remove(std::int64_t vid);
@@ -104,7 +117,10 @@ class QueueMirror {
   std::int64_t pendingMax_ = 0;                         // the last read's probed maxVid
   // Whether the next chunk starts a walk from the top.
   bool auditStartsAWalk() const { return auditTop_ < 1 || auditTop_ > lagFloor_ + 1; }
+  void passAudit(double now, std::pair<std::int64_t, std::int64_t> range);  // the walk moves on past it
   std::int64_t auditTop_ = -1;                          // the next chunk ends here; -1: not started
+  // Chunks whose last reading found nothing queued: first vid -> (end, digest at status 0 then).
+  std::map<std::int64_t, std::pair<std::int64_t, aegir::VidDigest>> quietChunks_;
   double lastAudit_ = -1e18;
   double lastWalkStart_ = -1e18;
 };

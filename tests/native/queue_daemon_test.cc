@@ -658,6 +658,12 @@ TEST_F(QueueDaemonTest, FindsAnOldRevisionSetBackToQueuedByHand) {
   start("[queue]\npoll_interval = 0.1\n");
   const auto later = site_->aegir().queueTask(11, "verify");
   ASSERT_TRUE(waitUntil([&] { return finished(later.nid); }));  // polls went past it
+  // The audit has read the whole history (one chunk, up to the last revision hosting-task saved)
+  // and passed it again by its digest alone: the revision set back lies in a chunk the audit found
+  // nothing queued in, and which it would pass again if the digest missed the change.
+  const auto top = site_->db().queryOne("SELECT MAX(vid) FROM {node_revision}")->integer(0) + 1;
+  const std::string passed = "audit: vids [1, " + std::to_string(top) + ") unchanged since they were read";
+  ASSERT_TRUE(waitUntil([&] { return capture_->contains(passed); }, 60));
   // Set back to queued by hand: only the audit of the history finds it.
   site_->db().execute("UPDATE {hosting_task} SET task_status = 0 WHERE vid = ?", {old.vid});
   ASSERT_TRUE(waitUntil([&] { return finished(old.nid); }, 30));

@@ -118,19 +118,19 @@ TEST(QueueMirror, TheAuditWalksTheHistoryDownInChunksAndWraps) {
   mirror.nextRead(1001, 2 * chunk + 500);  // the window now starts at 2 chunks + 500
   double now = 1001;
   auto range = mirror.auditRange(now, cycle);
-  EXPECT_EQ(range.first, chunk + 501);
+  // The first chunk ends where the history does; the others start at multiples of a chunk.
+  EXPECT_EQ(range.first, 2 * chunk);
   EXPECT_EQ(range.second, 2 * chunk + 501);
-  mirror.applyAudit(now, range, {});
+  mirror.applyAudit(now, range, {}, {});
   EXPECT_EQ(mirror.auditRange(now + every / 2, cycle).first, 0);  // not again so soon
   now += every;
   range = mirror.auditRange(now, cycle);
-  EXPECT_EQ(range.second, chunk + 501);
-  mirror.applyAudit(now, range, {});
+  EXPECT_EQ(range, std::make_pair(chunk, 2 * chunk));
+  mirror.applyAudit(now, range, {}, {});
   now += every;
   range = mirror.auditRange(now, cycle);
-  EXPECT_EQ(range.first, 1);
-  EXPECT_EQ(range.second, 501);
-  mirror.applyAudit(now, range, {});
+  EXPECT_EQ(range, std::make_pair(std::int64_t{1}, chunk));
+  mirror.applyAudit(now, range, {}, {});
   now += every;
   // The walk took 3 chunks, under `cycle`: the next one waits until `cycle` after the last began.
   EXPECT_EQ(mirror.auditRange(now, cycle).second, 0);
@@ -151,7 +151,7 @@ TEST(QueueMirror, AShortHistoryIsReadOncePerCycleALongOneWithoutAPause) {
     const auto range = small.auditRange(now, cycle);
     if (range.first >= range.second) continue;
     EXPECT_EQ(range, std::make_pair(std::int64_t{1}, std::int64_t{901}));
-    small.applyAudit(now, range, {});
+    small.applyAudit(now, range, {}, {});
     audited.push_back(now);
   }
   EXPECT_EQ(audited, (std::vector<double>{1001, 1001 + cycle, 1001 + 2 * cycle}));
@@ -159,14 +159,14 @@ TEST(QueueMirror, AShortHistoryIsReadOncePerCycleALongOneWithoutAPause) {
   // 20 chunks: a walk takes 20 audits, longer than `cycle`, and the next starts right after.
   const std::int64_t chunk = QueueMirror::kAuditChunk;
   QueueMirror big;
-  big.applyRead(big.nextRead(1000, 20 * chunk), {});
-  big.nextRead(1001, 20 * chunk);
+  big.applyRead(big.nextRead(1000, 20 * chunk - 1), {});
+  big.nextRead(1001, 20 * chunk - 1);
   int chunks = 0, walks = 0;
   for (double now = 1001; now < 1001 + 40 * every; now += every) {
     const auto range = big.auditRange(now, cycle);
     ASSERT_LT(range.first, range.second) << "no audit at " << now;
-    if (range.second == 20 * chunk + 1) ++walks;
-    big.applyAudit(now, range, {});
+    if (range.second == 20 * chunk) ++walks;
+    big.applyAudit(now, range, {}, {});
     ++chunks;
   }
   EXPECT_EQ(chunks, 40);
@@ -180,9 +180,49 @@ TEST(QueueMirror, TheAuditFindsARevisionSetBackByHandAndDropsOnesNoLongerQueued)
   const auto range = mirror.auditRange(1001, 60);
   ASSERT_LE(range.first, 5);
   ASSERT_GT(range.second, 800);
-  mirror.applyAudit(1001, range, {task(5, 2, 1)});  // an old revision set back to 0; 800 was taken
+  mirror.applyAudit(1001, range, {task(5, 2, 1)}, {});  // an old revision set back to 0; 800 was taken
   EXPECT_TRUE(mirror.contains(5));
   EXPECT_FALSE(mirror.contains(800));
+}
+
+// A chunk read with nothing queued in it is remembered with its digest, so that the next walk can
+// pass it with one aggregate; not one that held queued tasks, not a range that ends elsewhere.
+TEST(QueueMirror, AChunkReadWithNothingQueuedIsRememberedWithItsDigest) {
+  const std::int64_t chunk = QueueMirror::kAuditChunk;
+  const double every = QueueMirror::kAuditEverySeconds;
+  QueueMirror mirror;
+  mirror.applyRead(mirror.nextRead(1000, 3 * chunk - 1), {});
+  mirror.nextRead(1001, 3 * chunk - 1);
+  aegir::VidDigest digest;
+  digest.add(2 * chunk + 7);
+  digest.add(2 * chunk + 9);
+  double now = 1001;
+  const auto top = mirror.auditRange(now, 1000);
+  ASSERT_EQ(top, std::make_pair(2 * chunk, 3 * chunk));
+  EXPECT_FALSE(mirror.quietDigest(top)) << "not read yet";
+  mirror.applyAudit(now, top, {}, digest);
+  ASSERT_TRUE(mirror.quietDigest(top));
+  EXPECT_EQ(*mirror.quietDigest(top), digest);
+  EXPECT_FALSE(mirror.quietDigest({2 * chunk, 3 * chunk + 100})) << "the same start, another end";
+  // Passing a chunk as unchanged moves the walk on as a reading does.
+  now += every;
+  const auto middle = mirror.auditRange(now, 1000);
+  ASSERT_EQ(middle, std::make_pair(chunk, 2 * chunk));
+  mirror.auditUnchanged(now, middle);
+  EXPECT_FALSE(mirror.quietDigest(middle)) << "never read, so nothing to compare with";
+  EXPECT_EQ(mirror.auditRange(now + every / 2, 1000).first, 0) << "not again so soon";
+  now += every;
+  const auto bottom = mirror.auditRange(now, 1000);
+  ASSERT_EQ(bottom, std::make_pair(std::int64_t{1}, chunk));
+  // A chunk with a queued task is not remembered, and one that had been is forgotten.
+  mirror.applyAudit(now, bottom, {task(5, 2, 1)}, digest);
+  EXPECT_FALSE(mirror.quietDigest(bottom));
+  mirror.applyAudit(now, top, {task(2 * chunk + 7, 2, 1)}, digest);
+  EXPECT_FALSE(mirror.quietDigest(top));
+  mirror.applyAudit(now, top, {}, {});
+  EXPECT_TRUE(mirror.quietDigest(top));
+  mirror.reset();
+  EXPECT_FALSE(mirror.quietDigest(top));
 }
 
 TEST(QueueMirror, ReadsNothingWhenNothingLiesAboveTheWindow) {

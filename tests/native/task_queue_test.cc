@@ -209,6 +209,38 @@ TEST_F(TaskQueueTest, TheAuditsReadOfAChunkOfHistoryLooksUpNoRevision) {
   EXPECT_GE(lookupsBy(*db_, [&] { queue_->queuedBetween(1000, 6000); }), 2000);
 }
 
+// The audit passes a chunk whose digest at status 0 is what its last reading saw: the aggregate
+// and the reading agree, and the digest changes when an old revision is set back to 0 by hand or
+// a queued one is claimed.
+TEST_F(TaskQueueTest, TheDigestOfAChunkAtStatusZeroIsWhatItsReadingSawAndFollowsChanges) {
+  queue_->ensureIndexes();
+  const auto ran = fixture_->queueTask(10, "verify");
+  const auto ranNow = saveNewRevision(ran, "verify", 10, 1, 1);  // its queued revision stays at 0
+  const auto old = fixture_->queueTask(11, "backup");
+  db_->execute("UPDATE {hosting_task} SET task_status = 1 WHERE vid = ?", {old.vid});
+  const auto queued = fixture_->queueTask(12, "verify");
+  const std::int64_t first = 1, second = queued.vid + 1;
+
+  VidDigest seen;
+  ASSERT_EQ(queue_->queuedInHistory(first, second, &seen).size(), 1u);
+  VidDigest expected;
+  expected.add(ran.vid);
+  expected.add(queued.vid);
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(queue_->atZeroDigest(first, second), seen);
+  EXPECT_EQ(queue_->atZeroDigest(ranNow, ranNow + 1), VidDigest{}) << "a range with none at 0";
+
+  db_->execute("UPDATE {hosting_task} SET task_status = 0 WHERE vid = ?", {old.vid});
+  const auto setBack = queue_->atZeroDigest(first, second);
+  EXPECT_NE(setBack, seen);
+  VidDigest again;
+  EXPECT_EQ(queue_->queuedInHistory(first, second, &again).size(), 2u);
+  EXPECT_EQ(again, setBack);
+
+  ASSERT_TRUE(queue_->claim(queue_->queuedBetween(queued.vid, queued.vid + 1).at(0), 1700000000));
+  EXPECT_NE(queue_->atZeroDigest(first, second), setBack);
+}
+
 TEST_F(TaskQueueTest, EverySiteIsSeenBehindADeepBacklog) {
   // 3,000 old tasks on site 10 (within the mirror's capacity), queued as hosting_add_task() would
   // (node, revision, task row).
