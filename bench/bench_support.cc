@@ -204,7 +204,7 @@ Daemon::Daemon(const DaemonConfig& config) : config_(config) {
     conf << "[database]\ndb = " << config.database << "\nuser = aegir\npasswd = " << kPassword
          << "\nsocket = " << config.socket << "\n[queue]\nconcurrency = " << config.concurrency
          << "\npoll_interval = " << config.pollInterval << "\ndrush = " << config.drush << "\n[log]\ntask_output = "
-         << config.folder << "/logs\nlevel = warning\n[runs]\nworkdir = " << config.folder << "/exchange\n[api]\nlisten = "
+         << config.folder << "/logs\nlevel = " << config.logLevel << "\n[runs]\nworkdir = " << config.folder << "/exchange\n[api]\nlisten = "
          << config.apiListen << "\n";
   }
   const passwd* user = getpwuid(geteuid());

@@ -75,6 +75,7 @@ struct DaemonConfig {
   int concurrency = 1;
   double pollInterval = 1.0;
   std::string apiListen;  // empty: none
+  std::string logLevel = "warning";
 };
 class Daemon {
  public:

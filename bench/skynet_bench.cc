@@ -760,28 +760,50 @@ void measurePickup(Bench& bench) {
 
   // Idle: MariaDB alone first, once the background work the tasks before left it (purge, page
   // flushing: minutes after the 100,000 tasks of the memory figure) has settled, then with a
-  // freshly started daemon that has nothing to do, on this database with its history.
-  say("idle: " + std::to_string(static_cast<int>(sizes.idleSeconds)) + " s of MariaDB alone, then with an idle daemon");
+  // freshly started daemon that has nothing to do, on this database with its history: right after
+  // its start, while its first walk of the history reads every chunk, and once that walk is done,
+  // when it passes the chunks it found nothing in by their digest (daemon/queue_mirror.h).
+  say("idle: " + std::to_string(static_cast<int>(sizes.idleSeconds)) +
+      " s of MariaDB alone, then with an idle daemon after its start and after its first walk of the history");
   daemon.stop();
   const double scale = 60.0 / sizes.idleSeconds;
   bench.settleServer(120);
   double mariaAlone = cpuSeconds(bench.options.mariadb);
   sleepSeconds(sizes.idleSeconds);
   mariaAlone = (cpuSeconds(bench.options.mariadb) - mariaAlone) * scale;
-  Daemon idle(config);
+  DaemonConfig idleConfig = config;
+  idleConfig.logLevel = "debug";  // its audit's lines tell when the first walk reached vid 1
+  Daemon idle(idleConfig);
   waitForWorker(sql, idle);
   sleepSeconds(3.0);  // its start: migrations checked, recovery, the first poll
-  double daemonCpu = cpuSeconds(idle.pid()), mariaCpu = cpuSeconds(bench.options.mariadb);
-  sleepSeconds(sizes.idleSeconds);
-  daemonCpu = (cpuSeconds(idle.pid()) - daemonCpu) * scale;
-  mariaCpu = (cpuSeconds(bench.options.mariadb) - mariaCpu) * scale;
+  struct Cpu {
+    double daemon, maria;
+  };
+  const auto idleMinute = [&] {
+    Cpu cpu{cpuSeconds(idle.pid()), cpuSeconds(bench.options.mariadb)};
+    sleepSeconds(sizes.idleSeconds);
+    return Cpu{(cpuSeconds(idle.pid()) - cpu.daemon) * scale, (cpuSeconds(bench.options.mariadb) - cpu.maria) * scale};
+  };
+  const Cpu first = idleMinute();
+  const double walkStart = monoSeconds();
+  waitUntil(
+      [&] {
+        if (!alive(idle.pid())) throw std::runtime_error("the daemon exited: " + idle.log());
+        return idle.log().find("audit: vids [1, ") != std::string::npos;
+      },
+      3600, "the idle daemon's first walk of the history");
+  const double walkWaited = monoSeconds() - walkStart;
+  const Cpu walked = idleMinute();
   idle.stop();
   const std::string scaled =
       sizes.idleSeconds == 60 ? "" : "measured over " + std::to_string(static_cast<int>(sizes.idleSeconds)) + " s, scaled to 60 s";
-  report.add({"idle", "daemon CPU, idle 60 s (poll 1.0 s)", daemonCpu, "CPU-s", kNone, "", "<= 0.02 CPU-s",
-              daemonCpu <= 0.02, scaled});
-  report.add({"idle", "MariaDB CPU, 60 s with the idle daemon", mariaCpu, "CPU-s", mariaAlone, "MariaDB with no client",
-              "< 0.064 CPU-s", mariaCpu < 0.064, scaled});
+  const std::string afterWalk = Poco::format("after its first walk of the history (%.0f s more)", walkWaited);
+  report.add({"idle", "daemon CPU, idle 60 s (poll 1.0 s), " + afterWalk, walked.daemon, "CPU-s", kNone, "",
+              "<= 0.02 CPU-s", walked.daemon <= 0.02, scaled});
+  report.add({"idle", "MariaDB CPU, 60 s with the idle daemon, " + afterWalk, walked.maria, "CPU-s", mariaAlone,
+              "MariaDB with no client", "< 0.064 CPU-s", walked.maria < 0.064, scaled});
+  report.add({"idle", "  the same in the first 60 s after its start (its first walk reads every chunk)", first.maria, "CPU-s",
+              mariaAlone, "", "", std::nullopt, Poco::format("the daemon %.3f CPU-s", first.daemon)});
 }
 
 // ---- statements on a big database -------------------------------------------------------------
