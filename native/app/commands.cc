@@ -33,7 +33,6 @@ using Poco::Util::Application;
 
 namespace {
 
-
 std::string age(double seconds) {
   const long s = static_cast<long>(seconds);
   if (s < 120) return std::to_string(s) + " s";
