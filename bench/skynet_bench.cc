@@ -813,6 +813,7 @@ struct StatementTimes {
   double pollTotal = 0;
   std::size_t mirrored = 0;  // queued tasks the mirror holds after the first read
   std::map<std::string, double> serverCpu;  // MariaDB CPU per execution, ms
+  int passedByDigest = 0;                    // audit chunks the digest found unchanged
 };
 
 // `historyTop`: the audit's chunks are timed through the vids below it, one chunk per repeat.
@@ -874,16 +875,16 @@ StatementTimes timeStatements(Bench& bench, const std::string& name, int repeats
     const auto found = tasks.queuedInHistory(range.first, range.second, &atZero);
     mirror.applyAudit(monoSeconds(), range, found, atZero);
   });
-  // A chunk the last walk found nothing queued in, and which has not changed since: its digest.
+  // The same chunks again, as the next walk finds them unchanged: their digest. (A chunk that
+  // held queued tasks is read again by the walk; for it this times the digest alone.)
   audits = 0;
   time("audit chunk, unchanged", [&] {
     const auto range = chunkAt(audits++);
     const auto quiet = mirror.quietDigest(range);
-    if (!quiet || tasks.atZeroDigest(range.first, range.second) != *quiet) {
-      throw std::runtime_error("bench: the audit chunk [" + std::to_string(range.first) + ", " +
-                               std::to_string(range.second) + ") was not passed by its digest");
+    if (tasks.atZeroDigest(range.first, range.second) == quiet) {
+      mirror.auditUnchanged(monoSeconds(), range);
+      ++times.passedByDigest;
     }
-    mirror.auditUnchanged(monoSeconds(), range);
   });
   // For comparison, the same chunks read as one join, as the audit did before queuedInHistory.
   audits = 0;
@@ -948,9 +949,14 @@ void measureStatements(Bench& bench) {
               "steady state; the mirror holds " + std::to_string(big.mirrored) + " of the queued tasks"});
   for (const char* part :
        {"probe", "new revisions", "audit chunk", "audit chunk, unchanged", "audit chunk as one join", "held locks"}) {
+    std::string note = Poco::format("MariaDB CPU %.3f ms per execution (%.3f ms without history)",
+                                    big.serverCpu.at(part), small.serverCpu.at(part));
+    if (std::string(part) == "audit chunk, unchanged") {
+      note += Poco::format("; passed by the digest: %d of %d chunks (%d without history)", big.passedByDigest,
+                           sizes.statementRepeats, small.passedByDigest);
+    }
     report.add({"statements", std::string("  of it: ") + part, big.p50.at(part), "ms", small.p50.at(part), "", "",
-                std::nullopt, Poco::format("MariaDB CPU %.3f ms per execution (%.3f ms without history)",
-                                           big.serverCpu.at(part), small.serverCpu.at(part))});
+                std::nullopt, note});
   }
   report.add({"statements", "claim transaction (6 statements), " + bigLabel, big.p50.at("claim"), "ms",
               small.p50.at("claim"), "same, 1k queued, no history", "<= 2 ms, flat", big.p50.at("claim") <= 2, ""});
