@@ -113,8 +113,8 @@ std::vector<QueuedTask> TaskQueue::queuedInHistory(std::int64_t first, std::int6
 
 VidDigest TaskQueue::atZeroDigest(std::int64_t first, std::int64_t second) {
   // On a history of two revisions per task (one left at 0, one current at 1), a chunk of 5,000
-  // vids cost MariaDB 0.55 ms this way and 1.07 ms as queuedInHistory's lists (bench/run, part
-  // statements; 0.33 and 0.87 ms through the mariadb client).
+  // vids cost MariaDB 0.35-0.55 ms this way and 0.98-1.39 ms as queuedInHistory's lists
+  // (bench/run, part statements, three runs; 0.33 and 0.87 ms through the mariadb client).
   const auto row = db_.queryOne("SELECT COUNT(*), CAST(COALESCE(SUM(vid), 0) AS SIGNED), CAST(BIT_XOR(vid) AS SIGNED) "
                                 "FROM {hosting_task} WHERE task_status = 0 AND vid >= ? AND vid < ?",
                                 {first, second});

@@ -28,8 +28,8 @@
 //   daemon's connection cost the server). A chunk whose reading found nothing queued is
 //   remembered with the digest of its revisions at status 0 (aegir::VidDigest); the next walk
 //   reads its lists again only when that digest changed (a revision set back to 0, a late
-//   commit, a task queued or taken there), else it costs one aggregate, about half of the
-//   lists. What the digest does not see is a node's current revision moved by hand to an older
+//   commit, a task queued or taken there), else it costs one aggregate, a third to half of
+//   what the lists cost. What the digest does not see is a node's current revision moved by hand to an older
 //   revision already at 0: Drupal never does that (a revert saves a new revision).
 // - At most kCapacity tasks are held (memory stays bounded under a huge backlog): beyond it the
 //   read window stops advancing until room frees, so nothing is lost, only read later.
