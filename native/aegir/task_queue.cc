@@ -180,18 +180,26 @@ bool TaskQueue::claim(const QueuedTask& task, std::int64_t now) {
                      {now, task.vid, task.nid}) == 1;
 }
 
-std::map<std::int64_t, TaskState> TaskQueue::states(const std::vector<std::int64_t>& nids) {
-  std::map<std::int64_t, TaskState> read;
-  if (nids.empty()) return read;
+db::Connection::Read TaskQueue::statesRead(const std::vector<std::int64_t>& nids) {
   std::string marks;
   for (std::size_t i = 0; i < nids.size(); ++i) marks += i ? ", ?" : "?";
-  const std::vector<db::Value> params(nids.begin(), nids.end());
-  for (const auto& row : db_.query("SELECT n.nid, n.vid, t.task_status, t.executed FROM {node} n "
-                                   "JOIN {hosting_task} t ON t.vid = n.vid WHERE n.nid IN (" + marks + ")",
-                                   params)) {
+  return {"SELECT n.nid, n.vid, t.task_status, t.executed FROM {node} n "
+          "JOIN {hosting_task} t ON t.vid = n.vid WHERE n.nid IN (" + marks + ")",
+          std::vector<db::Value>(nids.begin(), nids.end())};
+}
+
+std::map<std::int64_t, TaskState> TaskQueue::statesFrom(const std::vector<db::Row>& rows) {
+  std::map<std::int64_t, TaskState> read;
+  for (const auto& row : rows) {
     read[row.integer(0)] = {true, row.integer(1), static_cast<int>(row.integer(2, kQueued)), row.integer(3)};
   }
   return read;
+}
+
+std::map<std::int64_t, TaskState> TaskQueue::states(const std::vector<std::int64_t>& nids) {
+  if (nids.empty()) return {};
+  const auto read = statesRead(nids);
+  return statesFrom(db_.query(read.sql, read.params));
 }
 
 TaskState TaskQueue::state(std::int64_t nid) {

@@ -100,6 +100,9 @@ class TaskQueue {
   // The same for several tasks in one statement, by nid; a task whose node is gone is absent.
   // One prepared statement per number of nids: callers keep that number small and bounded.
   std::map<std::int64_t, TaskState> states(const std::vector<std::int64_t>& nids);
+  // states() as a read to run with others (db::Connection::readAll), and its rows as states.
+  static db::Connection::Read statesRead(const std::vector<std::int64_t>& nids);
+  static std::map<std::int64_t, TaskState> statesFrom(const std::vector<db::Row>& rows);
   // Gives back a claim hosting-task never took (-1 -> 0 on that same revision).
   bool release(std::int64_t vid);
   // Once hosting-task has saved its own revision, the claimed (older) revision goes back from

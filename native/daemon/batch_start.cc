@@ -7,8 +7,12 @@ namespace skynet::daemon {
 BatchStart readBatchStart(db::Connection& db, bool locks, const std::vector<std::int64_t>& taskNids) {
   if (taskNids.size() > kBatchStatesAtOnce) throw std::invalid_argument("readBatchStart: too many tasks at once");
   BatchStart start;
-  if (locks) start.locks = runs::RunStore(db).lockAll();
-  start.states = aegir::TaskQueue(db).states(taskNids);
+  std::vector<db::Connection::Read> reads;
+  if (locks) reads.push_back(runs::RunStore::lockAllRead());
+  if (!taskNids.empty()) reads.push_back(aegir::TaskQueue::statesRead(taskNids));
+  const auto results = db.readAll(reads);
+  if (locks) start.locks = runs::RunStore::locksFrom(results.front());
+  if (!taskNids.empty()) start.states = aegir::TaskQueue::statesFrom(results.back());
   return start;
 }
 

@@ -1,12 +1,11 @@
 // What a batch of run records reads first: the lock table FOR UPDATE (when the batch claims) and
-// the state of the tasks whose runs end in it, in two statements. The states are one statement
-// for all the ended tasks (read one by one, that was a round trip each, between a child's exit
-// and the next spawn); the locks are read apart from them. As one UNION ALL with a fixed number
-// of placeholders, MariaDB prepared the union again at every execution: sampled with perf under
-// a daemon at concurrency 1, the daemon's reads were 11% of mariadbd's CPU that way and 6-7.5%
-// as two statements, while the server's packet sending and reading (the extra round trip) rose
-// by 0.2-2%. Only the lock table's rows are read FOR UPDATE, as lockAll() does; the states are
-// plain reads, as TaskQueue::state() does.
+// the state of the tasks whose runs end in it. Both reads, and the batch transaction's START
+// TRANSACTION, go to the server in one round trip (db::Connection::readAll): between a child's
+// exit and the next spawn every round trip costs a wake-up of the daemon and of the server's
+// thread, and these were three of the batch's nine. The states are one statement for all the
+// ended tasks; the locks are their own statement (as one UNION ALL with a fixed number of
+// placeholders, MariaDB prepared the union again at every execution). Only the lock table's rows
+// are read FOR UPDATE, as lockAll() does; the states are plain reads, as TaskQueue::state() does.
 //
 // Threading: a plain function of the connection it is given, called inside the batch's
 // transaction.

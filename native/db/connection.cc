@@ -192,7 +192,8 @@ Connection::Connection(const ConnectionParams& params) : params_(params) {
   const std::string who = "database '" + params.database + "' as '" + params.user + "' at " +
                           (viaSocket ? "socket " + params.socket : params.host + ":" + std::to_string(params.port));
   if (!mysql_real_connect(mysql, host.c_str(), params.user.c_str(), params.password.c_str(), params.database.c_str(),
-                          viaSocket ? 0 : params.port, viaSocket ? params.socket.c_str() : nullptr, 0)) {
+                          viaSocket ? 0 : params.port, viaSocket ? params.socket.c_str() : nullptr,
+                          CLIENT_MULTI_STATEMENTS)) {
     throw Error("cannot connect to " + who + ": " + mysql_error(mysql), mysql_errno(mysql));
   }
   try {
@@ -226,6 +227,7 @@ std::string Connection::expandTables(const std::string& sql) const {
 }
 
 Statement& Connection::prepare(const std::string& sql) {
+  startIfPending();
   auto found = statements_.find(sql);
   if (found != statements_.end()) return *found->second;
   auto statement = std::make_unique<Statement>(handle_.get(), expandTables(sql));
@@ -253,10 +255,94 @@ std::uint64_t Connection::execute(const std::string& sql, const std::vector<Valu
 
 std::uint64_t Connection::lastInsertId() const { return lastInsertId_; }
 
+void Connection::startIfPending() {
+  if (!startPending_) return;
+  startPending_ = false;
+  execute("START TRANSACTION");
+}
+
+namespace {
+
+// A read's SQL with each ? replaced by its integer parameter, in decimal: nothing else may be
+// spliced into the text.
+std::string withIntegers(const std::string& sql, const std::vector<Value>& params) {
+  std::string out;
+  std::size_t next = 0;
+  for (const char c : sql) {
+    if (c != '?') {
+      out += c;
+      continue;
+    }
+    if (next >= params.size()) throw std::invalid_argument("readAll: more ? than parameters in \"" + describe(sql) + "\"");
+    const auto* integer = std::get_if<std::int64_t>(&params[next++]);
+    if (!integer) throw std::invalid_argument("readAll: only integer parameters, in \"" + describe(sql) + "\"");
+    out += std::to_string(*integer);
+  }
+  if (next != params.size()) throw std::invalid_argument("readAll: fewer ? than parameters in \"" + describe(sql) + "\"");
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<Row>> Connection::readAll(const std::vector<Read>& reads) {
+  std::string text;
+  for (const auto& read : reads) {
+    if (!text.empty()) text += ";\n";
+    text += expandTables(withIntegers(read.sql, read.params));
+  }
+  std::vector<std::vector<Row>> results;
+  if (reads.empty()) return results;
+  const bool withStart = startPending_;
+  if (withStart) text = "START TRANSACTION;\n" + text;
+  MYSQL* mysql = handle_.get();
+  const std::string first = describe(reads.front().sql);
+  if (mysql_real_query(mysql, text.data(), text.size()) != 0) {
+    // The first statement failed, so nothing ran: a START that failed began nothing.
+    throw Error("database error running \"" + (withStart ? std::string("START TRANSACTION") : first) +
+                    "\": " + mysql_error(mysql),
+                mysql_errno(mysql));
+  }
+  startPending_ = false;
+  std::size_t statement = 0;  // of the query's statements, the START counted
+  for (;;) {
+    MYSQL_RES* result = mysql_store_result(mysql);
+    if (result) {
+      const unsigned count = mysql_num_fields(result);
+      std::vector<Row> rows;
+      while (MYSQL_ROW row = mysql_fetch_row(result)) {
+        const unsigned long* lengths = mysql_fetch_lengths(result);
+        std::vector<std::optional<std::string>> columns(count);
+        for (unsigned i = 0; i < count; ++i) {
+          if (row[i]) columns[i] = std::string(row[i], lengths[i]);
+        }
+        rows.emplace_back(std::move(columns));
+      }
+      mysql_free_result(result);
+      results.push_back(std::move(rows));
+    } else if (mysql_field_count(mysql) != 0) {
+      throw Error("database error reading the result of \"" + first + "\": " + mysql_error(mysql), mysql_errno(mysql));
+    }
+    ++statement;
+    const int more = mysql_next_result(mysql);
+    if (more == -1) break;
+    if (more > 0) {
+      const std::size_t failed = statement - (withStart ? 1 : 0);
+      throw Error("database error running \"" + describe(reads.at(failed).sql) + "\": " + mysql_error(mysql),
+                  mysql_errno(mysql));
+    }
+  }
+  if (results.size() != reads.size()) {
+    throw Error("readAll: " + std::to_string(reads.size()) + " reads returned " + std::to_string(results.size()) +
+                    " results, starting with \"" + first + "\"",
+                0);
+  }
+  return results;
+}
+
 Transaction::Transaction(Connection& connection)
     : connection_(connection), outer_(connection.transactionDepth_ == 0), exceptions_(std::uncaught_exceptions()) {
   if (outer_) {
-    connection_.execute("START TRANSACTION");
+    connection_.startPending_ = true;
     connection_.rollbackOnly_ = false;
   }
   ++connection_.transactionDepth_;
@@ -269,6 +355,10 @@ Transaction::~Transaction() {
     if (std::uncaught_exceptions() > exceptions_) connection_.rollbackOnly_ = true;
     return;
   }
+  if (connection_.startPending_) {
+    connection_.startPending_ = false;  // nothing was sent: nothing to roll back
+    return;
+  }
   try {
     connection_.execute("ROLLBACK");
   } catch (const Error&) {
@@ -279,7 +369,8 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   if (outer_) {
     if (connection_.rollbackOnly_) throw Error("a part of this transaction failed; nothing was committed", 0);
-    connection_.execute("COMMIT");
+    if (connection_.startPending_) connection_.startPending_ = false;  // nothing was sent
+    else connection_.execute("COMMIT");
   }
   done_ = true;
   --connection_.transactionDepth_;

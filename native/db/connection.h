@@ -2,6 +2,8 @@
 //
 // Contract:
 // - Every query is a prepared statement; parameters are bound, never spliced into SQL text.
+//   The one exception is readAll(), which sends several reads in one round trip as text: it
+//   takes integer parameters only and writes them as decimal numbers.
 // - Table names are written as {name} and get the configured Drupal table prefix, as Drupal's
 //   own db_query() does, so no other file needs to know the prefix.
 // - Autocommit is on: each poll sees the newest committed rows (a long REPEATABLE READ
@@ -95,6 +97,20 @@ class Connection {
   std::optional<Row> queryOne(const std::string& sql, const std::vector<Value>& params = {});
   // Returns the number of affected rows.
   std::uint64_t execute(const std::string& sql, const std::vector<Value>& params = {});
+
+  // Several reads in one round trip (a multi-statement query in the text protocol), with the
+  // START TRANSACTION of a Transaction that has sent nothing yet in front of them: where the
+  // first thing a transaction does is read, that is one round trip instead of one per statement
+  // and one for the START. Returns each read's rows, in order. Parameters must be integers (any
+  // other Value throws std::invalid_argument before anything is sent), and every ? in a read's
+  // text stands for one (so none may appear in its literals). A failing read throws
+  // Error; the reads after it are not run, and the transaction, if its START went out, is open
+  // and rolls back as usual.
+  struct Read {
+    std::string sql;
+    std::vector<Value> params;
+  };
+  std::vector<std::vector<Row>> readAll(const std::vector<Read>& reads);
   std::uint64_t lastInsertId() const;
 
   // "{hosting_task}" -> "`<prefix>hosting_task`".
@@ -105,8 +121,13 @@ class Connection {
  private:
   friend class Transaction;
   Statement& prepare(const std::string& sql);
+  // Sends the START TRANSACTION a Transaction deferred, if it is still pending.
+  void startIfPending();
   int transactionDepth_ = 0;
   bool rollbackOnly_ = false;
+  // A Transaction began but nothing was sent: its START goes out with the first statement (and
+  // with readAll()'s reads in the same round trip); a commit or rollback before then sends nothing.
+  bool startPending_ = false;
 
   ConnectionParams params_;
   std::unique_ptr<st_mysql, HandleCloser> handle_;
@@ -119,7 +140,9 @@ class Connection {
 // Rolls back unless commit() was called. Transactions nest: an inner one (a function that needs
 // its statements together, called inside a caller's larger unit) joins the outer one, whose
 // commit() commits everything; an inner one left by an exception makes the outer commit throw
-// (one left by a plain return, having written nothing it needed, does not).
+// (one left by a plain return, having written nothing it needed, does not). The START
+// TRANSACTION is sent just before the transaction's first statement (InnoDB takes its snapshot
+// and its locks only from there anyway), so that readAll() can carry it.
 class Transaction {
  public:
   explicit Transaction(Connection& connection);

@@ -93,17 +93,17 @@ void RunStore::rescheduleRun(std::int64_t runId, const std::string& message) {
 
 namespace {
 constexpr const char* kLockColumns = "rid, exclusive, COALESCE(run_id, 0), COALESCE(worker_id, 0) FROM {skynet_lock} ";
+}  // namespace
 
-std::vector<SiteLock> locksFrom(const std::vector<db::Row>& rows) {
+std::vector<SiteLock> RunStore::locksFrom(const std::vector<db::Row>& rows) {
   std::vector<SiteLock> locks;
   for (const auto& row : rows) locks.push_back({row.integer(0), row.integer(1) != 0, row.integer(2), row.integer(3)});
   return locks;
 }
-}  // namespace
 
-std::vector<SiteLock> RunStore::lockAll() {
-  return locksFrom(db_.query(std::string("SELECT ") + kLockColumns + "FOR UPDATE"));
-}
+db::Connection::Read RunStore::lockAllRead() { return {std::string("SELECT ") + kLockColumns + "FOR UPDATE", {}}; }
+
+std::vector<SiteLock> RunStore::lockAll() { return locksFrom(db_.query(lockAllRead().sql)); }
 
 std::vector<SiteLock> RunStore::heldLocks() {
   return locksFrom(db_.query(std::string("SELECT ") + kLockColumns + "WHERE rid <> 0"));

@@ -147,6 +147,9 @@ class RunStore {
   // claim's transaction, then take locks. heldLocks() only reads the sites held (rid <> 0).
   std::vector<SiteLock> lockAll();
   std::vector<SiteLock> heldLocks();
+  // lockAll() as a read to run with others (db::Connection::readAll), and its rows as locks.
+  static db::Connection::Read lockAllRead();
+  static std::vector<SiteLock> locksFrom(const std::vector<db::Row>& rows);
   void takeLock(const SiteLock& lock, double now);
   // The lock row `held` (read by lockAll() in this transaction, of a run ending in it) becomes
   // `taken`: one statement where a release and a take are two. False when that row is not there.
