@@ -22,6 +22,7 @@
 #include "runs/schema.h"
 #include "scheduler/cron.h"
 #include "util/clock.h"
+#include "util/files.h"
 #include "util/utf8.h"
 #include "version.h"
 
@@ -679,7 +680,7 @@ void Dispatcher::recordEnded(std::int64_t runId, const RunEnding& endingIn, doub
   const std::size_t tailLimit =
       std::min<std::size_t>(active.kind == "task" ? kTaskTailLimit : static_cast<std::size_t>(settings_.api.maxLogBytes),
                             static_cast<std::size_t>(settings_.api.maxLogBytes));
-  const std::string tail = utf8Tail(readTail(file, tailLimit + 4), tailLimit);
+  const std::string tail = utf8Tail(readFileTail(file, tailLimit + 4), tailLimit);
   ending.lastOutputLine = lastLine(tail);
   runs::RunEnd end;
   end.stopped = stoppedWall;
@@ -1211,17 +1212,6 @@ std::string Dispatcher::semaphoreOwner() const {
 
 std::string Dispatcher::outputFileFor(const std::string& prefix, std::int64_t runId) const {
   return settings_.log.taskOutput + "/" + prefix + "-run-" + std::to_string(runId) + ".log";
-}
-
-std::string Dispatcher::readTail(const std::string& file, std::size_t limit) const {
-  std::ifstream in(file, std::ios::binary | std::ios::ate);
-  if (!in) return "";
-  const std::streamoff size = in.tellg();
-  const std::streamoff from = std::max<std::streamoff>(0, size - static_cast<std::streamoff>(limit));
-  in.seekg(from);
-  std::string tail(static_cast<std::size_t>(size - from), '\0');
-  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
-  return tail;
 }
 
 }  // namespace skynet::daemon

@@ -161,7 +161,6 @@ class Dispatcher {
   void keepLocks(Batch& batch, std::vector<runs::SiteLock> locks);
   std::string semaphoreOwner() const;
   std::string outputFileFor(const std::string& prefix, std::int64_t runId) const;
-  std::string readTail(const std::string& file, std::size_t limit) const;
   void applySettings(const Settings& settings);
 
   void countRunning();

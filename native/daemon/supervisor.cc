@@ -35,10 +35,11 @@ Started Supervisor::launch(const Launch& launch, double nowMono) {
     // Without a spare (the first launch into a folder, a burst larger than the pool) the output
     // file is created as usual.
     const std::string folder = parentFolder(launch.spec.outputFile);
+    auto& missing = missingSpares_[folder];
     for (int index = 0; index < kSpareOutputFiles; ++index) {
+      missing.insert(index);  // taken now, or not there
       if (rename(spare(folder, index).c_str(), launch.spec.outputFile.c_str()) == 0) break;
     }
-    spareFolders_.insert(folder);
   }
   auto child = process::ChildProcess::launch(launch.spec);
   const double startedWall = unixTime();
@@ -54,13 +55,15 @@ Started Supervisor::launch(const Launch& launch, double nowMono) {
 }
 
 void Supervisor::makeSpareOutputFiles() {
-  for (const auto& folder : spareFolders_) {
-    for (int index = 0; index < kSpareOutputFiles; ++index) {
+  // Only the spares the launches took or found missing: trying all of them, each one present
+  // cost a failed open (a path lookup in a folder of thousands of files) per launch.
+  for (const auto& [folder, indexes] : missingSpares_) {
+    for (const int index : indexes) {
       const int fd = open(spare(folder, index).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
       if (fd >= 0) close(fd);  // else it is there already (or the folder is not writable: no spares)
     }
   }
-  spareFolders_.clear();
+  missingSpares_.clear();
 }
 
 bool Supervisor::adopt(const Adoption& adoption, double nowMono) {

@@ -118,7 +118,9 @@ class Supervisor {
   Poco::Logger& log_;
   double nextOutputCheck_ = 0;
   std::map<std::int64_t, Watched> watched_;
-  std::set<std::string> spareFolders_;  // output folders launched into since makeSpareOutputFiles()
+  // By output folder, the spares (their indexes) the launches since makeSpareOutputFiles() took
+  // or found missing.
+  std::map<std::string, std::set<int>> missingSpares_;
 };
 
 // Keeps a run's output file within `maxBytes`: the first half and the newest bytes stay, with a

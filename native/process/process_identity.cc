@@ -7,20 +7,11 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
-#include <sstream>
+#include <string>
+
+#include "util/files.h"
 
 namespace skynet::process {
-
-namespace {
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-}  // namespace
 
 const std::string& bootId() {
   static const std::string id = [] {
@@ -37,14 +28,19 @@ std::optional<ProcessIdentity> identify(pid_t pid) {
   // The command name (field 2) is in parentheses and may hold spaces or ')': read after the last ')'.
   const auto close = stat.rfind(')');
   if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat.substr(close + 1));
-  std::string field;
-  // After ')' come field 3 (state) onwards; the start time is field 22.
-  for (int index = 3; index < 22; ++index) {
-    if (!(fields >> field)) return std::nullopt;
+  // After ')' come field 3 (state) onwards, one space apart; the start time is field 22.
+  std::size_t at = close + 1;
+  for (int index = 3; index <= 22; ++index) {
+    at = stat.find_first_not_of(' ', at);
+    if (at == std::string::npos) return std::nullopt;
+    if (index < 22) at = stat.find(' ', at);
+    if (at == std::string::npos) return std::nullopt;
   }
-  std::uint64_t ticks = 0;
-  if (!(fields >> ticks)) return std::nullopt;
+  const char* digits = stat.c_str() + at;
+  char* end = nullptr;
+  errno = 0;
+  const std::uint64_t ticks = std::strtoull(digits, &end, 10);
+  if (end == digits || errno != 0) return std::nullopt;
   return ProcessIdentity{pid, ticks, bootId()};
 }
 

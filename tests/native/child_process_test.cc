@@ -7,9 +7,11 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
+#include "process/process_identity.h"
 #include "support/sandbox.h"
 
 namespace skynet::process {
@@ -187,6 +189,40 @@ TEST_F(ChildProcessTest, GivesTheChildDefaultSignalHandlingWhateverTheDaemonIgno
   ASSERT_NE(at, std::string::npos) << text;
   const unsigned long long ignored = std::stoull(text.substr(at + 8, 16), nullptr, 16);
   EXPECT_EQ(ignored & (1ULL << (SIGTERM - 1)), 0u) << text;
+}
+
+TEST_F(ChildProcessTest, IdentifiesAProcessByItsStartTimeWhateverItsName) {
+  // A command name with spaces and parentheses, as /proc/<pid>/stat shows it in field 2.
+  const std::string named = dir_ + "/a) b (c";
+  ASSERT_EQ(symlink("/bin/sleep", named.c_str()), 0);
+  LaunchSpec spec = shell("");
+  spec.executable = named;
+  spec.arguments = {"30"};
+  auto child = ChildProcess::launch(spec);
+  const auto identity = identify(child->pid());
+  ASSERT_TRUE(identity.has_value());
+  // Field 22 read another way: the 20th field after the last ')'.
+  std::ifstream in("/proc/" + std::to_string(child->pid()) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_NE(stat.find("(a) b (c)"), std::string::npos) << stat;
+  std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+  std::string field;
+  for (int index = 3; index < 22; ++index) fields >> field;
+  std::uint64_t startTicks = 0;
+  ASSERT_TRUE(fields >> startTicks);
+  EXPECT_EQ(identity->pid, child->pid());
+  EXPECT_EQ(identity->startTicks, startTicks);
+  EXPECT_EQ(identity->bootId, bootId());
+  EXPECT_EQ(bootId().size(), 36u);
+  EXPECT_TRUE(stillRunning(*identity));
+  ProcessIdentity reused = *identity;
+  ++reused.startTicks;  // the same pid, started at another time: another process
+  EXPECT_FALSE(stillRunning(reused));
+  child->signalGroup(SIGKILL);
+  child->wait();
+  EXPECT_FALSE(stillRunning(*identity));
+  EXPECT_FALSE(identify(child->pid()).has_value());
+  EXPECT_FALSE(identify(0).has_value());
 }
 
 TEST(FindExecutable, SearchesThePathInOrder) {
