@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+
 namespace skynet::scheduler {
 namespace {
 
@@ -100,6 +105,42 @@ TEST(Policy, FillsOnlyFreeSlots) {
   view.running = {{1, 10, false}, {2, 11, false}};
   view.queued = {task(3, 12), task(4, 13), task(5, 14)};
   EXPECT_EQ(nids(policy(3).select(view)), (std::vector<std::int64_t>{3}));
+}
+
+// The daemon shows the policy only the first queued task of each site (daemon/queue_mirror.h,
+// view(0)): a task behind its site's first can never be picked, since the first is picked (the
+// site is then taken), skipped for its site or its retry (which takes the site), stops the round
+// as an exclusive task that waits, or is not reached. Whatever the queue, the picks must be the
+// same as from the whole queue.
+TEST(Policy, PicksTheSameFromEachSitesFirstTaskAsFromTheWholeQueue) {
+  std::mt19937 random(20261207);
+  auto below = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+  for (int round = 0; round < 5000; ++round) {
+    const int sites = 1 + below(6);
+    std::map<std::int64_t, std::string> typeOf;
+    for (std::int64_t rid = 10; rid < 10 + sites; ++rid) typeOf[rid] = below(8) == 0 ? "platform" : "site";
+    QueueView whole;
+    const int queued = below(30);
+    for (std::int64_t nid = 1; nid <= queued; ++nid) {
+      const std::int64_t rid = 10 + below(sites);
+      whole.queued.push_back(task(nid, rid, typeOf[rid]));
+      if (below(6) == 0) whole.retryAfter[nid] = below(2) == 0 ? 50.0 : 150.0;
+    }
+    whole.now = 100;
+    for (std::int64_t rid = 10; rid < 10 + sites; ++rid) {
+      if (below(5) == 0) whole.running.push_back({900 + rid, rid, typeOf[rid] != "site"});
+      else if (below(6) == 0) whole.busySites.insert(rid);
+    }
+    whole.paused = below(20) == 0;
+    QueueView firsts = whole;
+    firsts.queued.clear();
+    std::set<std::int64_t> seen;
+    for (const auto& t : whole.queued) {
+      if (seen.insert(t.rid).second) firsts.queued.push_back(t);
+    }
+    const Policy chooser = policy(1 + below(5));
+    ASSERT_EQ(nids(chooser.select(firsts)), nids(chooser.select(whole))) << "round " << round;
+  }
 }
 
 }  // namespace

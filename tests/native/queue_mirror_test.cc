@@ -246,6 +246,8 @@ TEST(QueueMirror, ViewShowsTheOldestAndEverySitesFirstInQueueOrder) {
   EXPECT_TRUE(std::is_sorted(view.begin(), view.end(), [](const aegir::QueuedTask& a, const aegir::QueuedTask& b) {
     return std::make_pair(a.changed, a.nid) < std::make_pair(b.changed, b.nid);
   }));
+  // What the daemon shows the policy: only every site's first.
+  EXPECT_EQ(vids(mirror.view(0)), (std::vector<std::int64_t>{1, 301}));
 }
 
 TEST(QueueMirror, OrdersByChangedThenNidNotByVid) {
