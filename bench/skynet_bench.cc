@@ -73,7 +73,7 @@ struct Sizes {
 
 Sizes sizesFor(const Options& options) {
   Sizes full{1000, 2000, 2000, 10000, 3000, 10000, 500, 1000, 200, 1000, 60.0, 500000, 100000, 10000, 30, 200, 400, 20000,
-             30000};
+             100000};
   Sizes quick{300, 500, 500, 2000, 500, 2000, 150, 120, 20, 200, 10.0, 50000, 10000, 10000, 15, 40, 80, 4000, 0};
   Sizes sizes = options.quick ? quick : full;
   if (options.rssTasks > 0) sizes.rssTasks = options.rssTasks;

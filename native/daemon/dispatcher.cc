@@ -23,6 +23,7 @@
 #include "scheduler/cron.h"
 #include "util/clock.h"
 #include "util/files.h"
+#include "util/memory.h"
 #include "util/utf8.h"
 #include "version.h"
 
@@ -37,6 +38,9 @@ namespace {
 constexpr std::size_t kViewOldest = 0;
 // Events written in one batch at most.
 constexpr std::size_t kBatchEvents = 64;
+// A queue copy this big (about 350 KiB) freed when the queue drains is given back to the system
+// (util/memory.h); a few tasks at a time are not worth the walk of the allocator's free lists.
+constexpr std::size_t kReleaseAfterBacklog = 1000;
 // A process's start waits this long for the next batch (see the header).
 constexpr double kStartedWriteDelay = 0.05;
 using runs::kHeartbeatEvery;
@@ -296,9 +300,23 @@ void Dispatcher::turn() {
     if (due) nextPollMono_ = nowMono + settings_.queue.pollInterval;
     if (polled) poll(woken, schedulesRequested_.exchange(false));
     writeAndClaim(polled);
+    releaseMemoryAfterBacklog();
   } catch (const db::Error& error) {
     onDatabaseError(error);
   }
+}
+
+void Dispatcher::releaseMemoryAfterBacklog() {
+  if (backlogPeak_ < kReleaseAfterBacklog || !mirror_.empty()) return;
+  const long before = residentAnonKiB();
+  const double startMono = monotonicTime();
+  releaseFreedMemory();
+  const double tookMs = (monotonicTime() - startMono) * 1000;
+  const long after = residentAnonKiB();
+  log_.debug(Poco::format("the queue drained after a backlog of %z tasks: %ld KiB of freed memory given back "
+                          "to the system in %.2f ms (anonymous RSS %ld KiB, of it %z KiB in use)",
+                          backlogPeak_, before - after, tookMs, after, heapInUseKiB()));
+  backlogPeak_ = 0;
 }
 
 bool Dispatcher::claimingNow() const {
@@ -443,6 +461,7 @@ void Dispatcher::poll(bool woken, bool schedulesChanged) {
       log_.debug(Poco::format("audit: vids [%?d, %?d) read, %z queued", audit.first, audit.second, found.size()));
     }
   }
+  backlogPeak_ = std::max(backlogPeak_, mirror_.size());
   // Backoffs of tasks no longer queued (cancelled, deleted, run by someone else) are forgotten.
   for (auto it = retries_.begin(); it != retries_.end();) {
     it = mirror_.contains(it->second.vid) ? std::next(it) : retries_.erase(it);

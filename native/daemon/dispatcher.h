@@ -124,6 +124,9 @@ class Dispatcher {
   // Runs `body` in one transaction and applies its batch once committed.
   void inBatch(const std::function<void(Batch&)>& body);
   bool claimingNow() const;
+  // Once the queue's copy held kReleaseAfterBacklog tasks or more and is empty again: gives what
+  // the allocator kept of it back to the system (util/memory.h).
+  void releaseMemoryAfterBacklog();
   // `woken`: a wake-up announced new tasks (the probe then reads the busy sites too);
   // `schedulesChanged`: one announced changed schedules (the probe then reads them too).
   void poll(bool woken, bool schedulesChanged);
@@ -196,6 +199,7 @@ class Dispatcher {
   std::map<std::int64_t, Active> active_;
   std::map<std::int64_t, Retry> retries_;  // by task nid
   QueueMirror mirror_;
+  std::size_t backlogPeak_ = 0;  // the copy's most tasks since it was last empty after a backlog
   bool paused_ = false;
   std::set<std::int64_t> busySites_;   // processing under another runner, at the last poll
   std::set<std::int64_t> otherLocks_;  // sites other daemons held, at the last look at the locks

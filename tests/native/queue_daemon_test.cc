@@ -423,6 +423,20 @@ TEST_F(QueueDaemonTest, ADeepBacklogOnOneSiteDoesNotDelayAnotherSite) {
   EXPECT_GE(site_->aegir().countWithStatus(aegir::kQueued), 1950) << "the other site did not wait for the backlog";
 }
 
+TEST_F(QueueDaemonTest, GivesTheMemoryOfItsQueueCopyBackOnceABacklogIsGone) {
+  // 1,000 tasks for one site, queued before the start: its first poll copies them all
+  // (daemon/queue_mirror.h) and the first one runs while the others wait for the site.
+  const auto first = site_->aegir().queueTask(10, "verify", "sleep:30");
+  for (int i = 1; i < 1000; ++i) site_->aegir().queueTask(10, "verify");
+  start("[queue]\nconcurrency = 2\n");
+  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(first.nid).status == aegir::kProcessing; }));
+  EXPECT_FALSE(capture_->contains("freed memory given back")) << "given back while the backlog was queued";
+  // Someone else takes the backlog (another runner, an administrator): the copy drains.
+  site_->db().execute("UPDATE {hosting_task} SET task_status = ? WHERE task_status = 0", {aegir::kError});
+  EXPECT_TRUE(waitUntil([&] { return capture_->contains("the queue drained after a backlog of 1000 tasks"); }, 60));
+  EXPECT_EQ(site_->db().queryOne("SELECT COUNT(*) FROM {skynet_run}")->integer(0), 1) << "a task taken away was run";
+}
+
 TEST_F(QueueDaemonTest, KeepsItsHeartbeatWhileDraining) {
   // Longer than a heartbeat interval (runs::kHeartbeatEvery), so one must come while it drains.
   const auto task = site_->aegir().queueTask(10, "verify", "sleep:14");
