@@ -3,13 +3,12 @@
 #include <Poco/Logger.h>
 #include <Poco/Message.h>
 
-#include <malloc.h>
-
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "app/skynet_application.h"
+#include "util/memory.h"
 
 namespace {
 
@@ -62,13 +61,7 @@ int checkBeforeDetaching(int argc, char** argv, bool& ready) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // glibc raises its mmap threshold each time a large block is freed, so later large buffers (a
-  // queue read's rows, a run's output tail) come from the heap, whose freed pages stay resident:
-  // the RSS of the long-running daemon then creeps up in steps of a few hundred KiB. A fixed
-  // threshold keeps every block of 128 KiB or more in a mapping of its own, unmapped when freed,
-  // and trims the heap's free top beyond 128 KiB.
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+  skynet::configureAllocator();
   try {
     if (detachRequested(argc, argv)) {
       bool ready = false;

@@ -308,6 +308,13 @@ void Dispatcher::turn() {
 
 void Dispatcher::releaseMemoryAfterBacklog() {
   if (backlogPeak_ < kReleaseAfterBacklog || !mirror_.empty()) return;
+  const std::size_t peak = backlogPeak_;
+  backlogPeak_ = 0;
+  if (!log_.debug()) {
+    releaseFreedMemory();
+    return;
+  }
+  // Measured for the debug log only.
   const long before = residentAnonKiB();
   const double startMono = monotonicTime();
   releaseFreedMemory();
@@ -315,8 +322,7 @@ void Dispatcher::releaseMemoryAfterBacklog() {
   const long after = residentAnonKiB();
   log_.debug(Poco::format("the queue drained after a backlog of %z tasks: %ld KiB of freed memory given back "
                           "to the system in %.2f ms (anonymous RSS %ld KiB, of it %z KiB in use)",
-                          backlogPeak_, before - after, tookMs, after, heapInUseKiB()));
-  backlogPeak_ = 0;
+                          peak, before - after, tookMs, after, heapInUseKiB()));
 }
 
 bool Dispatcher::claimingNow() const {

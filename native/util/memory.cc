@@ -9,6 +9,11 @@
 
 namespace skynet {
 
+void configureAllocator() {
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+}
+
 long residentAnonKiB() {
   const std::string status = readFile("/proc/self/status");
   const auto at = status.find("\nRssAnon:");

@@ -1,4 +1,5 @@
-// Giving the memory the allocator kept after it was freed back to the system.
+// The daemon's use of glibc's allocator, in one place: how it is set up at start, and giving the
+// memory it kept after it was freed back to the system.
 //
 // glibc keeps what a thread frees in that thread's malloc arena for its next allocations and
 // returns an arena's pages only from its top. After a backlog drains, the daemon's copy of the
@@ -13,6 +14,13 @@
 #include <cstddef>
 
 namespace skynet {
+
+// Called first thing in main(), before any thread starts. glibc raises its mmap threshold each
+// time a large block is freed, so later large buffers (a queue read's rows, a run's output tail)
+// come from the heap, whose freed pages stay resident: the RSS of the long-running daemon then
+// creeps up in steps of a few hundred KiB. A fixed threshold keeps every block of 128 KiB or more
+// in a mapping of its own, unmapped when freed, and trims the heap's free top beyond 128 KiB.
+void configureAllocator();
 
 // The process's anonymous resident memory in KiB (RssAnon in /proc/self/status), -1 if unknown.
 long residentAnonKiB();
