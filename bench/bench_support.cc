@@ -171,8 +171,11 @@ std::map<std::string, double> RawSql::globalStatus() {
 std::vector<Record> readRecords(const std::string& file) {
   std::vector<Record> records;
   std::ifstream in(file);
-  long long nid = 0, exec = 0, end = 0;
-  while (in >> nid >> exec >> end) records.push_back({nid, static_cast<double>(exec) / 1e9, static_cast<double>(end) / 1e9});
+  long long nid = 0, exec = 0, loaded = 0, end = 0;
+  while (in >> nid >> exec >> loaded >> end) {
+    records.push_back({nid, static_cast<double>(exec) / 1e9, static_cast<double>(loaded) / 1e9,
+                       static_cast<double>(end) / 1e9});
+  }
   return records;
 }
 

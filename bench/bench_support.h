@@ -52,10 +52,12 @@ class RawSql {
   MYSQL* db_;
 };
 
-// One line of the stand-in's record file: "nid exec end" (ns since the epoch, as seconds here).
+// One line of the stand-in's record file: "nid exec loaded end" (ns since the epoch, as seconds
+// here): its main() began, its client library was loaded, it was about to exit.
 struct Record {
   std::int64_t nid = 0;
   double exec = 0;
+  double loaded = 0;
   double end = 0;
 };
 std::vector<Record> readRecords(const std::string& file);

@@ -221,7 +221,7 @@ constexpr double kSettleLimit = 60;
 
 struct AloneRun {
   double throughput = kNone, mariaCpuPerTask = kNone, questionsPerTask = kNone, commitsPerTask = kNone;
-  std::vector<double> spawnToExec, gaps;
+  std::vector<double> spawnToExec, loading, gaps;
 };
 
 // Runs `executable` on every queued task of `database` directly, `concurrency` at a time: what
@@ -260,6 +260,7 @@ AloneRun runAlone(Bench& bench, const std::string& database, const std::string& 
     std::sort(recs.begin(), recs.end(), [](const Record& a, const Record& b) { return a.exec < b.exec; });
     for (std::size_t i = 0; i < recs.size(); ++i) {
       run.spawnToExec.push_back(recs[i].exec - spawned[recs[i].nid]);
+      run.loading.push_back(recs[i].loaded - recs[i].exec);
       if (i > 0 && concurrency == 1) run.gaps.push_back(recs[i].exec - recs[i - 1].end);
     }
     run.throughput = tasks / (recs.back().end - recs.front().exec);
@@ -333,6 +334,8 @@ void measureFloor(Bench& bench) {
       bench.aloneCommitsPerTask = run.commitsPerTask;
       report.add({"floor", "stand-in: spawn -> its main(), p50", bench.spawnExecP50, "ms", kNone, "", "", std::nullopt,
                   ""});
+      report.add({"floor", "stand-in: main() -> libmariadb loaded, p50", percentile(run.loading, 0.5) * 1000, "ms",
+                  kNone, "", "", std::nullopt, "its dlopen, after the exec reading (bench/noop_drush.cc)"});
       report.add({"floor", "stand-in: its exit -> next one's main(), p50", bench.aloneGapP50, "ms", kNone, "", "",
                   std::nullopt, "a runner that only waits and spawns"});
       report.add({"floor", "stand-in alone, 1 at a time", run.throughput, "tasks/s", kNone, "", "", std::nullopt, ""});
