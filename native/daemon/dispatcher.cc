@@ -403,7 +403,7 @@ void Dispatcher::inBatch(const std::function<void(Batch&)>& body) {
     transaction.commit();
   }
   for (auto& apply : batch.afterCommit) apply();
-  for (auto& command : batch.commands) mailbox_.post(std::move(command));
+  mailbox_.post(std::move(batch.commands));
 }
 
 // One probe for what changed, then only what it says is worth reading: the queue's new revisions

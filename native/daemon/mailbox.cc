@@ -16,6 +16,15 @@ void Mailbox::post(Command command) {
   supervisionWaker_.wake();
 }
 
+void Mailbox::post(std::vector<Command> commands) {
+  if (commands.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& command : commands) commands_.push_back(std::move(command));
+  }
+  supervisionWaker_.wake();
+}
+
 std::vector<Command> Mailbox::takeCommands() {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<Command> taken;
@@ -32,6 +41,17 @@ void Mailbox::post(Event event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     events_.push_back({monotonicTime(), std::move(event)});
+    databaseWoken_ = true;
+  }
+  databaseWork_.notify_one();
+}
+
+void Mailbox::post(std::vector<Event> events) {
+  if (events.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const double now = monotonicTime();
+    for (auto& event : events) events_.push_back({now, std::move(event)});
     databaseWoken_ = true;
   }
   databaseWork_.notify_one();

@@ -42,10 +42,15 @@ class Mailbox {
   explicit Mailbox(Waker& supervisionWaker) : supervisionWaker_(supervisionWaker) {}
 
   void post(Command command);
+  // Several at once, in order, with one wake-up: the launches of a batch are taken together, so
+  // the supervision thread starts them one after another rather than waking for each.
+  void post(std::vector<Command> commands);
   std::vector<Command> takeCommands();
   bool commandsPending() const;
 
   void post(Event event);
+  // Several at once, in order, with one wake-up of the database thread.
+  void post(std::vector<Event> events);
   // The oldest `max` events, left in the outbox until popEvents(); each with the monotonic time
   // it was posted at.
   struct Posted {

@@ -99,9 +99,21 @@ int QueueDaemon::run() {
       }
       nextPruneMono_ = nowMono + kPruneEvery;
     }
-    for (auto& command : mailbox_.takeCommands()) handle(command, nowMono);
+    // The turn's events go to the database thread together, once every launch of the turn is
+    // done: woken by the first start of a burst, it would take a core from the launches still
+    // to come (two cores, eight tasks claimed by one poll).
+    std::vector<Event> events;
+    for (auto& command : mailbox_.takeCommands()) handle(command, nowMono, events);
+    for (auto& ended : supervisor_.tick(nowMono)) events.push_back(Event{std::move(ended)});
+    if (log_.information()) {
+      for (const auto& event : events) {
+        if (const auto* started = std::get_if<Started>(&event)) {
+          log_.information(Poco::format("run %?d started: pid %d", started->runId, static_cast<int>(started->identity.pid)));
+        }
+      }
+    }
+    mailbox_.post(std::move(events));
     supervisor_.makeSpareOutputFiles();
-    for (auto& ended : supervisor_.tick(nowMono)) mailbox_.post(Event{std::move(ended)});
     if (stopping_) {
       const bool leaveRunning = reexec_ || settings_.queue.shutdown == ShutdownMode::Adopt;
       const bool processesDone = leaveRunning || supervisor_.empty();
@@ -129,21 +141,17 @@ int QueueDaemon::run() {
   return reexec_ ? kExitReexec : 0;
 }
 
-void QueueDaemon::handle(Command& command, double nowMono) {
+void QueueDaemon::handle(Command& command, double nowMono, std::vector<Event>& events) {
   if (auto* launch = std::get_if<Launch>(&command)) {
     if (stopping_) {
-      mailbox_.post(Event{LaunchFailed{launch->runId, "", true}});
+      events.push_back(Event{LaunchFailed{launch->runId, "", true}});
       return;
     }
     try {
       Poco::File(parentFolder(launch->spec.outputFile)).createDirectories();
-      Started started = supervisor_.launch(*launch, nowMono);
-      if (log_.information()) {
-        log_.information(Poco::format("run %?d started: pid %d", launch->runId, static_cast<int>(started.identity.pid)));
-      }
-      mailbox_.post(Event{started});
+      events.push_back(Event{supervisor_.launch(*launch, nowMono)});
     } catch (const std::exception& error) {
-      mailbox_.post(Event{LaunchFailed{launch->runId, error.what(), false}});
+      events.push_back(Event{LaunchFailed{launch->runId, error.what(), false}});
     }
   } else if (auto* adoption = std::get_if<Adoption>(&command)) {
     if (!supervisor_.adopt(*adoption, nowMono)) {
@@ -152,7 +160,7 @@ void QueueDaemon::handle(Command& command, double nowMono) {
       ended.stoppedWall = unixTime();
       ended.timeoutSeconds = adoption->timeoutSeconds;
       ended.outputFile = adoption->outputFile;
-      mailbox_.post(Event{ended});
+      events.push_back(Event{ended});
     }
   } else if (auto* cancel = std::get_if<CancelCommand>(&command)) {
     supervisor_.stop(cancel->runId, EndedBy::Cancel, nowMono);

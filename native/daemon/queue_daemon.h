@@ -82,7 +82,8 @@ class QueueDaemon : public api::DaemonLink {
 
   void reload(const char* why);
   void beginShutdown(double nowMono);
-  void handle(Command& command, double nowMono);
+  // Carries a command out; what it has to tell the database thread goes to `events`.
+  void handle(Command& command, double nowMono, std::vector<Event>& events);
 
   Settings settings_;
   Poco::Logger& log_;
