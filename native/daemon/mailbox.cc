@@ -9,11 +9,9 @@
 namespace skynet::daemon {
 
 void Mailbox::post(Command command) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    commands_.push_back(std::move(command));
-  }
-  supervisionWaker_.wake();
+  std::vector<Command> one;
+  one.push_back(std::move(command));
+  post(std::move(one));
 }
 
 void Mailbox::post(std::vector<Command> commands) {
@@ -38,12 +36,9 @@ bool Mailbox::commandsPending() const {
 }
 
 void Mailbox::post(Event event) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    events_.push_back({monotonicTime(), std::move(event)});
-    databaseWoken_ = true;
-  }
-  databaseWork_.notify_one();
+  std::vector<Event> one;
+  one.push_back(std::move(event));
+  post(std::move(one));
 }
 
 void Mailbox::post(std::vector<Event> events) {
