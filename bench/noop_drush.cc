@@ -135,7 +135,10 @@ int main(int argc, char** argv) {
   const long long nid = rssOnly ? 0 : std::atoll(argv[3]);
   const Config config = readConfig();
   Client client{};
-  if (!loadClient(client)) return fail("cannot load libmariadb.so.3", dlerror() ? dlerror() : "a function is missing");
+  if (!loadClient(client)) {
+    const char* why = dlerror();  // read once: reading it clears it
+    return fail("cannot load libmariadb.so.3", why ? why : "a function is missing");
+  }
   const long long loaded = wallNanos();
   MYSQL* db = client.init(nullptr);
   if (!client.connect(db, nullptr, config.user, config.password, config.database, 0, config.socket,
