@@ -173,14 +173,19 @@ std::int64_t TaskQueue::queueDepth() {
       ->integer(0);
 }
 
-bool TaskQueue::claim(const QueuedTask& task, std::int64_t now) {
-  return db_.execute("UPDATE {hosting_task} t JOIN {node} n ON n.vid = t.vid "
-                     "SET t.task_status = -1, t.executed = ? "
-                     "WHERE t.vid = ? AND t.nid = ? AND t.task_status = 0",
-                     {now, task.vid, task.nid}) == 1;
+db::Connection::Sql TaskQueue::claimSql(const QueuedTask& task, std::int64_t now) {
+  return {"UPDATE {hosting_task} t JOIN {node} n ON n.vid = t.vid "
+          "SET t.task_status = -1, t.executed = ? "
+          "WHERE t.vid = ? AND t.nid = ? AND t.task_status = 0",
+          {now, task.vid, task.nid}};
 }
 
-db::Connection::Read TaskQueue::statesRead(const std::vector<std::int64_t>& nids) {
+bool TaskQueue::claim(const QueuedTask& task, std::int64_t now) {
+  const auto sql = claimSql(task, now);
+  return db_.execute(sql.sql, sql.params) == 1;
+}
+
+db::Connection::Sql TaskQueue::statesRead(const std::vector<std::int64_t>& nids) {
   std::string marks;
   for (std::size_t i = 0; i < nids.size(); ++i) marks += i ? ", ?" : "?";
   return {"SELECT n.nid, n.vid, t.task_status, t.executed FROM {node} n "
@@ -207,9 +212,11 @@ TaskState TaskQueue::state(std::int64_t nid) {
   return read.empty() ? TaskState{} : read.begin()->second;
 }
 
-bool TaskQueue::release(std::int64_t vid) {
-  return db_.execute("UPDATE {hosting_task} SET task_status = 0 WHERE vid = ? AND task_status = -1", {vid}) == 1;
-}
+namespace {
+constexpr const char* kReleaseSql = "UPDATE {hosting_task} SET task_status = 0 WHERE vid = ? AND task_status = -1";
+}  // namespace
+
+bool TaskQueue::release(std::int64_t vid) { return db_.execute(kReleaseSql, {vid}) == 1; }
 
 std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t vid, const std::string& errorCode,
                                                 const std::string& message, std::int64_t now,
@@ -238,7 +245,8 @@ std::optional<int> TaskQueue::finalizeAbandoned(std::int64_t nid, std::int64_t v
 void TaskQueue::resetClaimedRevision(std::int64_t claimedVid, std::int64_t currentVid) {
   // The same single-table statement as release(): a join on node here, to check what the caller
   // has just read, cost the server a third more per task end.
-  if (currentVid != claimedVid) release(claimedVid);
+  // Nobody reads its count: it goes with the transaction's next statement.
+  if (currentVid != claimedVid) db_.executeLater(kReleaseSql, {claimedVid});
 }
 
 std::optional<bool> TaskQueue::flag(const std::string& variable, bool ifAbsent) {

@@ -96,12 +96,15 @@ class TaskQueue {
   // It also sets `executed`, so other daemons count the site as busy (kProcessingSitesSubquery) during
   // the seconds before hosting-task saves its own revision.
   bool claim(const QueuedTask& task, std::int64_t now);
+  // The same claim, to send with other statements (db::Connection::executeAll): it took the task
+  // when it affected one row.
+  static db::Connection::Sql claimSql(const QueuedTask& task, std::int64_t now);
   TaskState state(std::int64_t nid);
   // The same for several tasks in one statement, by nid; a task whose node is gone is absent.
   // One prepared statement per number of nids: callers keep that number small and bounded.
   std::map<std::int64_t, TaskState> states(const std::vector<std::int64_t>& nids);
   // states() as a read to run with others (db::Connection::readAll), and its rows as states.
-  static db::Connection::Read statesRead(const std::vector<std::int64_t>& nids);
+  static db::Connection::Sql statesRead(const std::vector<std::int64_t>& nids);
   static std::map<std::int64_t, TaskState> statesFrom(const std::vector<db::Row>& rows);
   // Gives back a claim hosting-task never took (-1 -> 0 on that same revision).
   bool release(std::int64_t vid);

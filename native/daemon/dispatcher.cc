@@ -1004,19 +1004,18 @@ std::vector<aegir::QueuedTask> Dispatcher::tasksToClaim(const std::set<std::int6
 void Dispatcher::placeLock(const runs::SiteLock& taken, Batch& batch, double now) {
   runs::RunStore store(*db_);
   auto& locks = locksOf(batch);
-  auto endingHere = [&](const runs::SiteLock& lock) { return lock.rid != 0 && batch.locksToRelease.count(lock.runId); };
-  // The same site's row first: it is still there (released only as the batch is written), so a
-  // new row for that site could not be inserted beside it.
-  auto held = std::find_if(locks.begin(), locks.end(),
-                           [&](const runs::SiteLock& lock) { return lock.rid == taken.rid && endingHere(lock); });
-  if (held == locks.end()) held = std::find_if(locks.begin(), locks.end(), endingHere);
-  if (held != locks.end() && store.handOverLock(*held, taken, now)) {
+  // A run ending in this batch that held the same site: its rows go first (released only as
+  // the batch is written otherwise), so the new row for that site fits the primary key.
+  const auto held = std::find_if(locks.begin(), locks.end(), [&](const runs::SiteLock& lock) {
+    return lock.rid == taken.rid && lock.rid != 0 && batch.locksToRelease.count(lock.runId);
+  });
+  if (held != locks.end()) {
     const std::int64_t from = held->runId;
-    *held = taken;
-    const bool more = std::any_of(locks.begin(), locks.end(),
-                                  [&](const runs::SiteLock& lock) { return lock.runId == from && lock.rid != 0; });
-    if (!more) batch.locksToRelease.erase(from);
-    return;
+    store.releaseLocks(from);
+    batch.locksToRelease.erase(from);
+    locks.erase(std::remove_if(locks.begin(), locks.end(),
+                               [&](const runs::SiteLock& lock) { return lock.runId == from && lock.rid != 0; }),
+                locks.end());
   }
   store.takeLock(taken, now);
   locks.push_back(taken);
@@ -1052,7 +1051,6 @@ bool Dispatcher::claimTask(const aegir::QueuedTask& task, Batch& batch) {
   for (const auto& argument : spec.arguments) command += " " + argument;
 
   runs::RunStore store(*db_);
-  aegir::TaskQueue tasks(*db_);
   auto& locks = locksOf(batch);
   for (const auto& lock : locks) {
     if (lock.rid <= 0 || batch.ended.count(lock.runId)) continue;  // the guard, applications, runs ending now
@@ -1064,13 +1062,19 @@ bool Dispatcher::claimTask(const aegir::QueuedTask& task, Batch& batch) {
   }
   // Claimed or taken by someone else: either way it is no candidate any more.
   batch.afterCommit.push_back([this, vid = task.vid] { mirror_.remove(vid); });
-  if (!tasks.claim(task, static_cast<std::int64_t>(now))) {
+  // The claim and its run record in one round trip, behind the batch's deferred writes: the
+  // record goes in whatever the claim did, and is taken back (never seen outside this
+  // transaction) in the rare case that the claim affected no row.
+  const auto written = db_->executeAll(
+      {aegir::TaskQueue::claimSql(task, static_cast<std::int64_t>(now)),
+       runs::RunStore::startTaskRunSql({task.nid, task.vid, task.rid, task.type, command, workerId_.load(), host_,
+                                        attempts, now, static_cast<double>(task.changed), timeout})});
+  const auto runId = static_cast<std::int64_t>(written.at(1).insertId);
+  if (written.at(0).affected != 1) {
+    store.discardRun(runId);
     log_.debug(describe(task) + " was taken by another runner");
     return false;
   }
-  const std::int64_t runId =
-      store.startTaskRun({task.nid, task.vid, task.rid, task.type, command, workerId_.load(), host_, attempts, now,
-                          static_cast<double>(task.changed), timeout});
   placeLock({task.rid, exclusive, runId, workerId_.load()}, batch, now);
 
   Active active;

@@ -113,7 +113,7 @@ class Dispatcher {
     // each is used once, so a task written twice reads its state again.
     std::map<std::int64_t, aegir::TaskState> taskStates;
     // Runs ending in this batch whose locks are released when it is written, unless a claim
-    // in it takes their rows over first (RunStore::handOverLock).
+    // of the same site in it released them first (Dispatcher::placeLock).
     std::set<std::int64_t> locksToRelease;
   };
 
@@ -147,8 +147,8 @@ class Dispatcher {
   // The tasks the policy picks now (none when nothing can start); runs in `ending` are ending in
   // the same batch and count as no longer running.
   std::vector<aegir::QueuedTask> tasksToClaim(const std::set<std::int64_t>& ending);
-  // Records `taken` in the batch: over the row of a run ending in it where there is one (the
-  // same site's first), else as a new row.
+  // Records `taken` in the batch as a new row, after the rows of a run ending in it that held the
+  // same site (deferred writes, both: they go with the batch's next statement or its COMMIT).
   void placeLock(const runs::SiteLock& taken, Batch& batch, double now);
   // Claims `tasks` in `batch`, or each in its own transaction when `batch` is null.
   void claimTasks(const std::vector<aegir::QueuedTask>& tasks, Batch* batch);

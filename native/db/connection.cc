@@ -6,6 +6,8 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <regex>
 
@@ -235,6 +237,7 @@ Statement& Connection::prepare(const std::string& sql) {
 }
 
 std::vector<Row> Connection::query(const std::string& sql, const std::vector<Value>& params) {
+  if (!deferred_.empty()) return std::move(sendText({withLiterals(sql, params)}, {describe(sql)}).front().rows);
   std::vector<Row> rows;
   prepare(sql).run(params, &rows);
   return rows;
@@ -247,10 +250,24 @@ std::optional<Row> Connection::queryOne(const std::string& sql, const std::vecto
 }
 
 std::uint64_t Connection::execute(const std::string& sql, const std::vector<Value>& params) {
+  if (!deferred_.empty()) {
+    const Written written = sendText({withLiterals(sql, params)}, {describe(sql)}).front().written;
+    lastInsertId_ = written.insertId;
+    return written.affected;
+  }
   Statement& statement = prepare(sql);
   const std::uint64_t affected = statement.run(params, nullptr);
   lastInsertId_ = statement.insertId();
   return affected;
+}
+
+void Connection::executeLater(const std::string& sql, const std::vector<Value>& params) {
+  if (transactionDepth_ == 0) {
+    execute(sql, params);
+    return;
+  }
+  deferred_.push_back(withLiterals(sql, params));
+  deferredDescribed_.push_back(describe(sql));
 }
 
 std::uint64_t Connection::lastInsertId() const { return lastInsertId_; }
@@ -263,80 +280,143 @@ void Connection::startIfPending() {
 
 namespace {
 
-// A read's SQL with each ? replaced by its integer parameter, in decimal: nothing else may be
-// spliced into the text.
-std::string withIntegers(const std::string& sql, const std::vector<Value>& params) {
-  std::string out;
-  std::size_t next = 0;
-  for (const char c : sql) {
-    if (c != '?') {
-      out += c;
-      continue;
-    }
-    if (next >= params.size()) throw std::invalid_argument("readAll: more ? than parameters in \"" + describe(sql) + "\"");
-    const auto* integer = std::get_if<std::int64_t>(&params[next++]);
-    if (!integer) throw std::invalid_argument("readAll: only integer parameters, in \"" + describe(sql) + "\"");
+void appendLiteral(std::string& out, const Value& value, st_mysql* mysql, const std::string& sql) {
+  if (std::holds_alternative<std::nullptr_t>(value)) {
+    out += "NULL";
+  } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
     out += std::to_string(*integer);
+  } else if (const auto* real = std::get_if<double>(&value)) {
+    if (!std::isfinite(*real)) throw std::invalid_argument("a value that is not a finite number, in \"" + describe(sql) + "\"");
+    // Scientific, so the server reads a DOUBLE (a plain decimal would be a DECIMAL literal), and
+    // the shortest digits that read back as the same double: what a bound DOUBLE would store.
+    char digits[32];
+    const auto written = std::to_chars(digits, digits + sizeof digits, *real, std::chars_format::scientific);
+    out.append(digits, written.ptr);
+  } else {
+    const std::string& text = std::get<std::string>(value);
+    std::string escaped(text.size() * 2 + 1, '\0');
+    escaped.resize(mysql_real_escape_string(mysql, escaped.data(), text.data(), text.size()));
+    out += '\'';
+    out += escaped;
+    out += '\'';
   }
-  if (next != params.size()) throw std::invalid_argument("readAll: fewer ? than parameters in \"" + describe(sql) + "\"");
-  return out;
 }
 
 }  // namespace
 
-std::vector<std::vector<Row>> Connection::readAll(const std::vector<Read>& reads) {
-  std::string text;
-  for (const auto& read : reads) {
-    if (!text.empty()) text += ";\n";
-    text += expandTables(withIntegers(read.sql, read.params));
+std::string Connection::withLiterals(const std::string& sql, const std::vector<Value>& params) const {
+  // Tables first: a value holding {braces} must reach the server as it is.
+  const std::string expanded = expandTables(sql);
+  std::string out;
+  out.reserve(expanded.size() + 16 * params.size());
+  std::size_t next = 0;
+  char quote = 0;  // inside a '...', "..." or `...` of the SQL itself
+  for (std::size_t i = 0; i < expanded.size(); ++i) {
+    const char c = expanded[i];
+    if (quote) {
+      out += c;
+      if (c == '\\' && quote != '`' && i + 1 < expanded.size()) out += expanded[++i];
+      else if (c == quote) quote = 0;  // a doubled quote closes and opens again: the same to us
+      continue;
+    }
+    if (c == '\'' || c == '"' || c == '`') quote = c;
+    if (c != '?') {
+      out += c;
+      continue;
+    }
+    if (next >= params.size()) throw std::invalid_argument("more ? than parameters in \"" + describe(sql) + "\"");
+    appendLiteral(out, params[next++], handle_.get(), sql);
   }
-  std::vector<std::vector<Row>> results;
-  if (reads.empty()) return results;
+  if (next != params.size()) throw std::invalid_argument("fewer ? than parameters in \"" + describe(sql) + "\"");
+  return out;
+}
+
+std::vector<Connection::TextResult> Connection::sendText(const std::vector<std::string>& statements,
+                                                         const std::vector<std::string>& described) {
+  std::string text;
+  std::vector<std::string> names;
   const bool withStart = startPending_;
-  if (withStart) text = "START TRANSACTION;\n" + text;
+  if (withStart) {
+    text = "START TRANSACTION";
+    names.emplace_back("START TRANSACTION");
+  }
+  auto add = [&](const std::string& statement, const std::string& name) {
+    if (!text.empty()) text += ";\n";
+    text += statement;
+    names.push_back(name);
+  };
+  for (std::size_t i = 0; i < deferred_.size(); ++i) add(deferred_[i], deferredDescribed_[i]);
+  for (std::size_t i = 0; i < statements.size(); ++i) add(statements[i], described.at(i));
+  // Sent, whatever comes back: a failure leaves the transaction to roll back, taking them along.
+  deferred_.clear();
+  deferredDescribed_.clear();
+  std::vector<TextResult> results;
+  if (names.empty()) return results;
+  const std::size_t firstWanted = names.size() - statements.size();
   MYSQL* mysql = handle_.get();
-  const std::string first = describe(reads.front().sql);
   if (mysql_real_query(mysql, text.data(), text.size()) != 0) {
     // The first statement failed, so nothing ran: a START that failed began nothing.
-    throw Error("database error running \"" + (withStart ? std::string("START TRANSACTION") : first) +
-                    "\": " + mysql_error(mysql),
-                mysql_errno(mysql));
+    throw Error("database error running \"" + names.front() + "\": " + mysql_error(mysql), mysql_errno(mysql));
   }
   startPending_ = false;
-  std::size_t statement = 0;  // of the query's statements, the START counted
-  for (;;) {
-    MYSQL_RES* result = mysql_store_result(mysql);
-    if (result) {
-      const unsigned count = mysql_num_fields(result);
-      std::vector<Row> rows;
-      while (MYSQL_ROW row = mysql_fetch_row(result)) {
-        const unsigned long* lengths = mysql_fetch_lengths(result);
+  for (std::size_t statement = 0;; ++statement) {
+    TextResult result;
+    MYSQL_RES* set = mysql_store_result(mysql);
+    if (set) {
+      const unsigned count = mysql_num_fields(set);
+      while (MYSQL_ROW row = mysql_fetch_row(set)) {
+        const unsigned long* lengths = mysql_fetch_lengths(set);
         std::vector<std::optional<std::string>> columns(count);
         for (unsigned i = 0; i < count; ++i) {
           if (row[i]) columns[i] = std::string(row[i], lengths[i]);
         }
-        rows.emplace_back(std::move(columns));
+        result.rows.emplace_back(std::move(columns));
       }
-      mysql_free_result(result);
-      results.push_back(std::move(rows));
+      mysql_free_result(set);
     } else if (mysql_field_count(mysql) != 0) {
-      throw Error("database error reading the result of \"" + first + "\": " + mysql_error(mysql), mysql_errno(mysql));
+      throw Error("database error reading the result of \"" + names.at(statement) + "\": " + mysql_error(mysql),
+                  mysql_errno(mysql));
+    } else {
+      result.written = {mysql_affected_rows(mysql), mysql_insert_id(mysql)};
     }
-    ++statement;
+    if (statement >= firstWanted) results.push_back(std::move(result));
     const int more = mysql_next_result(mysql);
     if (more == -1) break;
     if (more > 0) {
-      const std::size_t failed = statement - (withStart ? 1 : 0);
-      throw Error("database error running \"" + describe(reads.at(failed).sql) + "\": " + mysql_error(mysql),
+      throw Error("database error running \"" + names.at(statement + 1) + "\": " + mysql_error(mysql),
                   mysql_errno(mysql));
     }
   }
-  if (results.size() != reads.size()) {
-    throw Error("readAll: " + std::to_string(reads.size()) + " reads returned " + std::to_string(results.size()) +
-                    " results, starting with \"" + first + "\"",
+  if (results.size() != statements.size()) {
+    throw Error(std::to_string(names.size()) + " statements returned " +
+                    std::to_string(results.size() + firstWanted) + " results, starting with \"" + names.front() + "\"",
                 0);
   }
   return results;
+}
+
+std::vector<Connection::TextResult> Connection::sendAll(const std::vector<Sql>& statements) {
+  std::vector<std::string> texts;
+  std::vector<std::string> described;
+  for (const auto& statement : statements) {
+    texts.push_back(withLiterals(statement.sql, statement.params));
+    described.push_back(describe(statement.sql));
+  }
+  if (statements.empty()) return {};
+  return sendText(texts, described);
+}
+
+std::vector<std::vector<Row>> Connection::readAll(const std::vector<Sql>& reads) {
+  std::vector<std::vector<Row>> rows;
+  for (auto& result : sendAll(reads)) rows.push_back(std::move(result.rows));
+  return rows;
+}
+
+std::vector<Connection::Written> Connection::executeAll(const std::vector<Sql>& writes) {
+  std::vector<Written> written;
+  for (const auto& result : sendAll(writes)) written.push_back(result.written);
+  if (!written.empty()) lastInsertId_ = written.back().insertId;
+  return written;
 }
 
 Transaction::Transaction(Connection& connection)
@@ -355,6 +435,8 @@ Transaction::~Transaction() {
     if (std::uncaught_exceptions() > exceptions_) connection_.rollbackOnly_ = true;
     return;
   }
+  connection_.deferred_.clear();
+  connection_.deferredDescribed_.clear();
   if (connection_.startPending_) {
     connection_.startPending_ = false;  // nothing was sent: nothing to roll back
     return;
@@ -369,7 +451,8 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   if (outer_) {
     if (connection_.rollbackOnly_) throw Error("a part of this transaction failed; nothing was committed", 0);
-    if (connection_.startPending_) connection_.startPending_ = false;  // nothing was sent
+    if (!connection_.deferred_.empty()) connection_.sendText({"COMMIT"}, {"COMMIT"});
+    else if (connection_.startPending_) connection_.startPending_ = false;  // nothing was sent
     else connection_.execute("COMMIT");
   }
   done_ = true;

@@ -1,9 +1,12 @@
 // A connection to the hostmaster site's MariaDB/MySQL database through the libmysqlclient API.
 //
 // Contract:
-// - Every query is a prepared statement; parameters are bound, never spliced into SQL text.
-//   The one exception is readAll(), which sends several reads in one round trip as text: it
-//   takes integer parameters only and writes them as decimal numbers.
+// - A statement sent alone is prepared, its parameters bound. Statements that share a round trip
+//   (readAll(), and executeLater() with whatever goes next) are sent as one multi-statement text
+//   query: each ? becomes its value as an SQL literal (integers in decimal, doubles in shortest
+//   round-trip notation, strings quoted and escaped by mysql_real_escape_string for the
+//   connection's utf8mb4, NULL), never text pasted by hand. A ? inside a quoted literal of the SQL
+//   is left alone.
 // - Table names are written as {name} and get the configured Drupal table prefix, as Drupal's
 //   own db_query() does, so no other file needs to know the prefix.
 // - Autocommit is on: each poll sees the newest committed rows (a long REPEATABLE READ
@@ -98,19 +101,36 @@ class Connection {
   // Returns the number of affected rows.
   std::uint64_t execute(const std::string& sql, const std::vector<Value>& params = {});
 
-  // Several reads in one round trip (a multi-statement query in the text protocol), with the
-  // START TRANSACTION of a Transaction that has sent nothing yet in front of them: where the
-  // first thing a transaction does is read, that is one round trip instead of one per statement
-  // and one for the START. Returns each read's rows, in order. Parameters must be integers (any
-  // other Value throws std::invalid_argument before anything is sent), and every ? in a read's
-  // text stands for one (so none may appear in its literals). A failing read throws
-  // Error; the reads after it are not run, and the transaction, if its START went out, is open
-  // and rolls back as usual.
-  struct Read {
+  // Inside a Transaction: a write whose affected-row count and insert id nobody reads. It is not
+  // sent now but with the transaction's next round trip, in front of the next statement (which
+  // then sees it) or of the COMMIT: a transaction whose writes are all deferred is one round trip.
+  // Its error (a duplicate key, a rejected value) throws from that later call, and the
+  // transaction rolls back as usual; a transaction left without commit() drops what it deferred.
+  // Outside a transaction it runs at once, as execute() does. A count of ? different from the
+  // count of parameters throws std::invalid_argument here.
+  void executeLater(const std::string& sql, const std::vector<Value>& params = {});
+
+  // A statement with its parameters, for the calls that send several in one round trip.
+  struct Sql {
     std::string sql;
     std::vector<Value> params;
   };
-  std::vector<std::vector<Row>> readAll(const std::vector<Read>& reads);
+
+  // Several reads in one round trip (a multi-statement query in the text protocol), behind the
+  // START TRANSACTION of a Transaction that has sent nothing yet and the writes deferred so far:
+  // where the first thing a transaction does is read, that is one round trip instead of one per
+  // statement and one for the START. Returns each read's rows, in order. A count of ? different
+  // from the count of parameters throws std::invalid_argument before anything is sent. A failing
+  // statement throws Error naming it; the ones after it are not run, and the transaction, if its
+  // START went out, is open and rolls back as usual.
+  std::vector<std::vector<Row>> readAll(const std::vector<Sql>& reads);
+  // Several writes in one round trip, as readAll() sends reads; returns what each did.
+  struct Written {
+    std::uint64_t affected = 0;
+    std::uint64_t insertId = 0;
+  };
+  std::vector<Written> executeAll(const std::vector<Sql>& writes);
+  // Of the last execute() or executeAll() (deferred writes leave it alone).
   std::uint64_t lastInsertId() const;
 
   // "{hosting_task}" -> "`<prefix>hosting_task`".
@@ -123,6 +143,20 @@ class Connection {
   Statement& prepare(const std::string& sql);
   // Sends the START TRANSACTION a Transaction deferred, if it is still pending.
   void startIfPending();
+  // `sql` with its tables expanded and each ? written as its parameter's literal.
+  std::string withLiterals(const std::string& sql, const std::vector<Value>& params) const;
+  // What one statement of a multi-statement query returned.
+  struct TextResult {
+    std::vector<Row> rows;  // its result set, if it had one
+    Written written;        // else what it changed
+  };
+  std::vector<TextResult> sendAll(const std::vector<Sql>& statements);
+  // Sends the pending START, the deferred writes and then `statements` (SQL text ready to send,
+  // `described` naming each for errors) as one query, and returns the results of `statements`.
+  std::vector<TextResult> sendText(const std::vector<std::string>& statements, const std::vector<std::string>& described);
+  // Deferred writes, ready to send (and what names each in an error).
+  std::vector<std::string> deferred_;
+  std::vector<std::string> deferredDescribed_;
   int transactionDepth_ = 0;
   bool rollbackOnly_ = false;
   // A Transaction began but nothing was sent: its START goes out with the first statement (and
@@ -142,7 +176,8 @@ class Connection {
 // commit() commits everything; an inner one left by an exception makes the outer commit throw
 // (one left by a plain return, having written nothing it needed, does not). The START
 // TRANSACTION is sent just before the transaction's first statement (InnoDB takes its snapshot
-// and its locks only from there anyway), so that readAll() can carry it.
+// and its locks only from there anyway), so that readAll() can carry it; commit() sends the
+// writes deferred by executeLater() with the COMMIT.
 class Transaction {
  public:
   explicit Transaction(Connection& connection);

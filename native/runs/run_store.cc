@@ -41,18 +41,25 @@ db::Value optionalInt(const std::optional<int>& value) {
 }
 }  // namespace
 
+db::Connection::Sql RunStore::startTaskRunSql(const TaskRunStart& start) {
+  return {"INSERT INTO {skynet_run} (kind, token, task_nid, task_vid, task_rid, task_type, command, state,"
+          " started, worker_id, host, attempts, queued_at, timeout, created) "
+          "VALUES ('task', ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+          {newToken(), start.nid, start.vid, start.rid, start.type, start.command, start.started, start.workerId,
+           start.host, static_cast<std::int64_t>(start.attempts), start.queuedAt,
+           static_cast<std::int64_t>(start.timeout), start.started}};
+}
+
 std::int64_t RunStore::startTaskRun(const TaskRunStart& start) {
-  db_.execute("INSERT INTO {skynet_run} (kind, token, task_nid, task_vid, task_rid, task_type, command, state,"
-              " started, worker_id, host, attempts, queued_at, timeout, created) "
-              "VALUES ('task', ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
-              {newToken(), start.nid, start.vid, start.rid, start.type, start.command, start.started,
-               start.workerId, start.host, static_cast<std::int64_t>(start.attempts), start.queuedAt,
-               static_cast<std::int64_t>(start.timeout), start.started});
+  const auto sql = startTaskRunSql(start);
+  db_.execute(sql.sql, sql.params);
   return static_cast<std::int64_t>(db_.lastInsertId());
 }
 
+void RunStore::discardRun(std::int64_t runId) { db_.executeLater("DELETE FROM {skynet_run} WHERE id = ?", {runId}); }
+
 void RunStore::setProcess(std::int64_t runId, const RunProcess& process) {
-  db_.execute("UPDATE {skynet_run} SET pid = ?, proc_start = ?, boot_id = ?, output_file = ?, started = ? "
+  db_.executeLater("UPDATE {skynet_run} SET pid = ?, proc_start = ?, boot_id = ?, output_file = ?, started = ? "
               "WHERE id = ?",
               {process.pid, static_cast<std::int64_t>(process.procStart), process.bootId, process.outputFile,
                process.started, runId});
@@ -77,7 +84,7 @@ void RunStore::finishRun(std::int64_t runId, const RunEnd& end, Locks locks) {
   }
   values.push_back(end.state);
   values.push_back(runId);
-  db_.execute(sql + ", state = IF(state = 'running', ?, state) WHERE id = ?", values);
+  db_.executeLater(sql + ", state = IF(state = 'running', ?, state) WHERE id = ?", values);
   if (locks == Locks::Release) releaseLocks(runId);
   transaction.commit();
 }
@@ -101,7 +108,7 @@ std::vector<SiteLock> RunStore::locksFrom(const std::vector<db::Row>& rows) {
   return locks;
 }
 
-db::Connection::Read RunStore::lockAllRead() { return {std::string("SELECT ") + kLockColumns + "FOR UPDATE", {}}; }
+db::Connection::Sql RunStore::lockAllRead() { return {std::string("SELECT ") + kLockColumns + "FOR UPDATE", {}}; }
 
 std::vector<SiteLock> RunStore::lockAll() { return locksFrom(db_.query(lockAllRead().sql)); }
 
@@ -110,19 +117,12 @@ std::vector<SiteLock> RunStore::heldLocks() {
 }
 
 void RunStore::takeLock(const SiteLock& lock, double now) {
-  db_.execute("INSERT INTO {skynet_lock} (rid, exclusive, run_id, worker_id, taken) VALUES (?, ?, ?, ?, ?)",
+  db_.executeLater("INSERT INTO {skynet_lock} (rid, exclusive, run_id, worker_id, taken) VALUES (?, ?, ?, ?, ?)",
               {lock.rid, static_cast<std::int64_t>(lock.exclusive ? 1 : 0), lock.runId, lock.workerId, now});
 }
 
-bool RunStore::handOverLock(const SiteLock& held, const SiteLock& taken, double now) {
-  return db_.execute("UPDATE {skynet_lock} SET rid = ?, exclusive = ?, run_id = ?, worker_id = ?, taken = ? "
-                     "WHERE rid = ? AND run_id = ?",
-                     {taken.rid, static_cast<std::int64_t>(taken.exclusive ? 1 : 0), taken.runId, taken.workerId, now,
-                      held.rid, held.runId}) == 1;
-}
-
 void RunStore::releaseLocks(std::int64_t runId) {
-  db_.execute("DELETE FROM {skynet_lock} WHERE run_id = ? AND rid <> 0", {runId});
+  db_.executeLater("DELETE FROM {skynet_lock} WHERE run_id = ? AND rid <> 0", {runId});
 }
 
 std::vector<DueJob> RunStore::dueJobs(double now, int limit) {

@@ -132,11 +132,18 @@ class RunStore {
   explicit RunStore(db::Connection& connection) : db_(connection) {}
 
   std::int64_t startTaskRun(const TaskRunStart& start);
+  // The same insert, to send with other statements (db::Connection::executeAll): the run's id is
+  // its insert id.
+  static db::Connection::Sql startTaskRunSql(const TaskRunStart& start);
+  // Takes back a run inserted in this transaction that will not run (its claim affected no row).
+  // Deferred, as setProcess().
+  void discardRun(std::int64_t runId);
   // Once the process runs: its identity, its output file, and the time of the spawn.
+  // Deferred (db::Connection::executeLater): inside a transaction it goes with the next statement.
   void setProcess(std::int64_t runId, const RunProcess& process);
   // Records the end of a run still `running` (a final state another writer set, e.g. a stop
-  // reported through the API, is kept) and, unless the caller releases or hands them over
-  // itself in the same transaction, releases the locks it held.
+  // reported through the API, is kept) and, unless the caller releases them itself in the same
+  // transaction, releases the locks it held. Deferred, as setProcess().
   enum class Locks { Release, LeaveToCaller };
   void finishRun(std::int64_t runId, const RunEnd& end, Locks locks = Locks::Release);
   // A run that goes back to waiting (a job whose daemon died before spawning it).
@@ -148,12 +155,12 @@ class RunStore {
   std::vector<SiteLock> lockAll();
   std::vector<SiteLock> heldLocks();
   // lockAll() as a read to run with others (db::Connection::readAll), and its rows as locks.
-  static db::Connection::Read lockAllRead();
+  static db::Connection::Sql lockAllRead();
   static std::vector<SiteLock> locksFrom(const std::vector<db::Row>& rows);
+  // Both deferred, as setProcess(): a take of a site whose row is still there (held by anyone,
+  // this transaction's own release not yet written in front of it) fails its transaction on the
+  // lock table's primary key, so no claim can commit without its site's row.
   void takeLock(const SiteLock& lock, double now);
-  // The lock row `held` (read by lockAll() in this transaction, of a run ending in it) becomes
-  // `taken`: one statement where a release and a take are two. False when that row is not there.
-  bool handOverLock(const SiteLock& held, const SiteLock& taken, double now);
   void releaseLocks(std::int64_t runId);
 
   // Lackey jobs.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -119,16 +120,131 @@ TEST_F(ConnectionTest, ATransactionThatSentNothingEndsWithoutAStatement) {
   EXPECT_EQ(other.queryOne("SELECT COUNT(*) FROM item")->integer(0), 4);
 }
 
-TEST_F(ConnectionTest, ReadAllSplicesIntegersOnlyAndSendsNothingOtherwise) {
+TEST_F(ConnectionTest, ValuesSentAsTextReadBackAsTheyWereBound) {
+  db_->execute("CREATE TABLE kinds (id INT NOT NULL PRIMARY KEY, t MEDIUMTEXT NULL, d DOUBLE NULL, n BIGINT NULL) DEFAULT CHARSET=utf8mb4");
+  const std::string awkward = std::string("it's a \\ \"quote\" ? {item} \xc3\xa9\xf0\x9f\x9a\x80 ") + '\0' + " nul\n;--";
+  const std::vector<double> reals{0.1, 1765000000.123456, -1e-300, 1.7976931348623157e308, 0.0, 5e-324};
+  {
+    Transaction transaction(*db_);
+    db_->executeLater("INSERT INTO kinds (id, t, d, n) VALUES (?, ?, ?, ?)",
+                      {std::int64_t{1}, awkward, reals[0], std::numeric_limits<std::int64_t>::min()});
+    db_->executeLater("INSERT INTO kinds (id, t, d, n) VALUES (?, ?, ?, ?)",
+                      {std::int64_t{2}, nullptr, nullptr, std::numeric_limits<std::int64_t>::max()});
+    for (std::size_t i = 1; i < reals.size(); ++i) {
+      db_->executeLater("INSERT INTO kinds (id, t, d) VALUES (?, '?', ?)", {std::int64_t(10 + i), reals[i]});
+    }
+    transaction.commit();
+  }
+  // Read back bound, through a prepared statement.
+  EXPECT_EQ(db_->queryOne("SELECT t FROM kinds WHERE id = ?", {std::int64_t{1}})->text(0), awkward);
+  EXPECT_EQ(db_->queryOne("SELECT n FROM kinds WHERE id = 1")->integer(0), std::numeric_limits<std::int64_t>::min());
+  const auto nulls = db_->queryOne("SELECT t, d, n FROM kinds WHERE id = 2");
+  EXPECT_TRUE(nulls->isNull(0));
+  EXPECT_TRUE(nulls->isNull(1));
+  EXPECT_EQ(nulls->integer(2), std::numeric_limits<std::int64_t>::max());
+  for (std::size_t i = 0; i < reals.size(); ++i) {
+    // Equal as doubles: the row holds exactly the double given (compared on the server).
+    EXPECT_EQ(db_->queryOne("SELECT COUNT(*) FROM kinds WHERE d = ?", {reals[i]})->integer(0), 1) << reals[i];
+  }
+  EXPECT_EQ(db_->queryOne("SELECT COUNT(*) FROM kinds WHERE t = '?'")->integer(0), 5);  // a ? in a literal stays
+  // And found by value through a read sent as text.
+  const auto found = db_->readAll({{"SELECT id FROM kinds WHERE t = ? AND d = ?", {awkward, reals[0]}}});
+  ASSERT_EQ(found.at(0).size(), 1u);
+  EXPECT_EQ(found[0][0].integer(0), 1);
+}
+
+TEST_F(ConnectionTest, ValuesThatCannotBeWrittenThrowBeforeAnythingIsSent) {
   const auto begins = sessionCount(*db_, "Com_begin");
-  Transaction transaction(*db_);
-  EXPECT_THROW(db_->readAll({{"SELECT id FROM item WHERE label = ?", {std::string("one' OR '1")}}}),
-               std::invalid_argument);
-  EXPECT_THROW(db_->readAll({{"SELECT id FROM item WHERE id = ?", {1.5}}}), std::invalid_argument);
-  EXPECT_THROW(db_->readAll({{"SELECT id FROM item WHERE id = ?", {}}}), std::invalid_argument);
-  EXPECT_THROW(db_->readAll({{"SELECT id FROM item", {std::int64_t{1}}}}), std::invalid_argument);
-  transaction.commit();
+  {
+    Transaction transaction(*db_);
+    EXPECT_THROW(db_->readAll({{"SELECT id FROM item WHERE id = ?", {std::numeric_limits<double>::quiet_NaN()}}}),
+                 std::invalid_argument);
+    EXPECT_THROW(db_->executeLater("UPDATE item SET label = 'x' WHERE id = ?", {std::numeric_limits<double>::infinity()}),
+                 std::invalid_argument);
+    EXPECT_THROW(db_->readAll({{"SELECT id FROM item WHERE id = ?", {}}}), std::invalid_argument);
+    EXPECT_THROW(db_->readAll({{"SELECT id FROM item", {std::int64_t{1}}}}), std::invalid_argument);
+    EXPECT_THROW(db_->executeLater("UPDATE item SET label = ? WHERE id = ?", {std::string("x")}), std::invalid_argument);
+    transaction.commit();
+  }
   EXPECT_EQ(sessionCount(*db_, "Com_begin"), begins);  // the START never went out
+  EXPECT_EQ(db_->queryOne("SELECT COUNT(*) FROM item WHERE label = 'x'")->integer(0), 0);
+}
+
+TEST_F(ConnectionTest, DeferredWritesGoWithTheNextStatementOrWithTheCommit) {
+  const auto begins = sessionCount(*db_, "Com_begin");
+  const auto commits = sessionCount(*db_, "Com_commit");
+  {
+    Transaction transaction(*db_);
+    db_->executeLater("UPDATE item SET label = ? WHERE id = ?", {std::string("uno"), std::int64_t{1}});
+    EXPECT_TRUE(otherCanLock(1));  // not sent: the row is not locked yet
+    // The next statement goes behind it, and sees it.
+    EXPECT_EQ(db_->queryOne("SELECT label FROM item WHERE id = ?", {std::int64_t{1}})->text(0), "uno");
+    EXPECT_FALSE(otherCanLock(1));
+    db_->executeLater("UPDATE item SET label = ? WHERE id = ?", {std::string("tres"), std::int64_t{3}});
+    EXPECT_EQ(db_->execute("UPDATE item SET label = 'dos' WHERE id = 2 OR label = 'tres'"), 2u);
+    db_->executeLater("INSERT INTO item (id, label) VALUES (?, ?)", {std::int64_t{4}, std::string("cuatro")});
+    EXPECT_TRUE(otherCanLock(4));
+    transaction.commit();
+  }
+  EXPECT_EQ(sessionCount(*db_, "Com_begin") - begins, 1);
+  EXPECT_EQ(sessionCount(*db_, "Com_commit") - commits, 1);
+  Connection other(params_);
+  EXPECT_EQ(other.queryOne("SELECT GROUP_CONCAT(label ORDER BY id) FROM item")->text(0), "uno,dos,dos,cuatro");
+  EXPECT_TRUE(otherCanLock(1));
+
+  // A transaction of deferred writes alone: sent with its START and its COMMIT.
+  {
+    Transaction transaction(*db_);
+    db_->executeLater("DELETE FROM item WHERE id = ?", {std::int64_t{4}});
+    EXPECT_EQ(other.queryOne("SELECT COUNT(*) FROM item")->integer(0), 4);
+    transaction.commit();
+  }
+  EXPECT_EQ(other.queryOne("SELECT COUNT(*) FROM item")->integer(0), 3);
+  EXPECT_EQ(sessionCount(*db_, "Com_begin") - begins, 2);
+
+  // Outside a transaction it runs at once.
+  db_->executeLater("UPDATE item SET label = ? WHERE id = ?", {std::string("one"), std::int64_t{1}});
+  EXPECT_EQ(other.queryOne("SELECT label FROM item WHERE id = 1")->text(0), "one");
+}
+
+TEST_F(ConnectionTest, ADeferredWriteThatFailsThrowsLaterAndItsTransactionRollsBack) {
+  // Failing in front of the next statement: that statement does not run.
+  {
+    Transaction transaction(*db_);
+    db_->execute("UPDATE item SET label = 'uno' WHERE id = 1");
+    db_->executeLater("INSERT INTO item (id, label) VALUES (?, ?)", {std::int64_t{2}, std::string("again")});
+    try {
+      db_->execute("UPDATE item SET label = 'tres' WHERE id = 3");
+      FAIL() << "a duplicate key must throw";
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find("INSERT INTO item"), std::string::npos) << error.what();
+      EXPECT_EQ(std::string(error.what()).find("again"), std::string::npos) << "no values in messages: " << error.what();
+    }
+  }
+  EXPECT_EQ(db_->queryOne("SELECT GROUP_CONCAT(COALESCE(label, '-') ORDER BY id) FROM item")->text(0), "one,-,three");
+  EXPECT_TRUE(otherCanLock(1));
+
+  // Failing with the commit: nothing is committed, the transaction's start included.
+  {
+    Transaction transaction(*db_);
+    db_->executeLater("UPDATE item SET label = ? WHERE id = ?", {std::string("uno"), std::int64_t{1}});
+    db_->executeLater("UPDATE item SET label = ? WHERE id = ?", {std::string("far too long for the column"), std::int64_t{3}});
+    EXPECT_THROW(transaction.commit(), Error);
+  }
+  EXPECT_EQ(db_->queryOne("SELECT GROUP_CONCAT(COALESCE(label, '-') ORDER BY id) FROM item")->text(0), "one,-,three");
+  EXPECT_TRUE(otherCanLock(1));
+
+  // Left without a commit: what was deferred is dropped, and not sent with the next transaction.
+  {
+    Transaction transaction(*db_);
+    db_->executeLater("UPDATE item SET label = ? WHERE id = ?", {std::string("uno"), std::int64_t{1}});
+  }
+  {
+    Transaction transaction(*db_);
+    db_->execute("UPDATE item SET label = 'tres' WHERE id = 3");
+    transaction.commit();
+  }
+  EXPECT_EQ(db_->queryOne("SELECT GROUP_CONCAT(COALESCE(label, '-') ORDER BY id) FROM item")->text(0), "one,-,tres");
 }
 
 TEST_F(ConnectionTest, AFailingReadThrowsNamesItselfAndLeavesTheTransactionToRollBack) {
