@@ -266,8 +266,20 @@ void Connection::executeLater(const std::string& sql, const std::vector<Value>& 
     execute(sql, params);
     return;
   }
-  deferred_.push_back(withLiterals(sql, params));
+  std::string text = withLiterals(sql, params);
+  if (text.size() > kDeferOneAtMost) {
+    sendDeferred();
+    execute(sql, params);
+    return;
+  }
+  if (deferredBytes_ + text.size() > kDeferredAtMost) sendDeferred();
+  deferredBytes_ += text.size();
+  deferred_.push_back(std::move(text));
   deferredDescribed_.push_back(describe(sql));
+}
+
+void Connection::sendDeferred() {
+  if (!deferred_.empty()) sendText({}, {});
 }
 
 std::uint64_t Connection::lastInsertId() const { return lastInsertId_; }
@@ -350,6 +362,7 @@ std::vector<Connection::TextResult> Connection::sendText(const std::vector<std::
   // Sent, whatever comes back: a failure leaves the transaction to roll back, taking them along.
   deferred_.clear();
   deferredDescribed_.clear();
+  deferredBytes_ = 0;
   std::vector<TextResult> results;
   if (names.empty()) return results;
   const std::size_t firstWanted = names.size() - statements.size();
@@ -437,6 +450,7 @@ Transaction::~Transaction() {
   }
   connection_.deferred_.clear();
   connection_.deferredDescribed_.clear();
+  connection_.deferredBytes_ = 0;
   if (connection_.startPending_) {
     connection_.startPending_ = false;  // nothing was sent: nothing to roll back
     return;

@@ -108,6 +108,13 @@ class Connection {
   // transaction rolls back as usual; a transaction left without commit() drops what it deferred.
   // Outside a transaction it runs at once, as execute() does. A count of ? different from the
   // count of parameters throws std::invalid_argument here.
+  // Sizes: a write whose text (values included) is over kDeferOneAtMost is not deferred but sent
+  // at once (prepared, behind the writes deferred before it): beside its values a round trip is
+  // small. Writes deferred before one that would bring their text over kDeferredAtMost go first.
+  // So a query stays far below any server's max_allowed_packet (4 MiB in MySQL 5.7, 16 MiB in
+  // MariaDB), also when a batch records many runs with long log tails.
+  static constexpr std::size_t kDeferOneAtMost = 256 * 1024;
+  static constexpr std::size_t kDeferredAtMost = 1024 * 1024;
   void executeLater(const std::string& sql, const std::vector<Value>& params = {});
 
   // A statement with its parameters, for the calls that send several in one round trip.
@@ -157,6 +164,9 @@ class Connection {
   // Deferred writes, ready to send (and what names each in an error).
   std::vector<std::string> deferred_;
   std::vector<std::string> deferredDescribed_;
+  std::size_t deferredBytes_ = 0;
+  // Sends the writes deferred so far, alone.
+  void sendDeferred();
   int transactionDepth_ = 0;
   bool rollbackOnly_ = false;
   // A Transaction began but nothing was sent: its START goes out with the first statement (and

@@ -30,11 +30,11 @@ class ConnectionTest : public ::testing::Test {
         ->integer(0);
   }
 
-  // True when another session can lock item `id` at once.
-  bool otherCanLock(std::int64_t id) {
+  // True when another session can lock row `id` of `table` at once.
+  bool otherCanLock(std::int64_t id, const std::string& table = "item") {
     Connection other(params_);
     try {
-      other.query("SELECT id FROM item WHERE id = ? FOR UPDATE NOWAIT", {id});
+      other.query("SELECT id FROM " + table + " WHERE id = ? FOR UPDATE NOWAIT", {id});
       return true;
     } catch (const Error&) {
       return false;
@@ -205,6 +205,35 @@ TEST_F(ConnectionTest, DeferredWritesGoWithTheNextStatementOrWithTheCommit) {
   // Outside a transaction it runs at once.
   db_->executeLater("UPDATE item SET label = ? WHERE id = ?", {std::string("one"), std::int64_t{1}});
   EXPECT_EQ(other.queryOne("SELECT label FROM item WHERE id = 1")->text(0), "one");
+}
+
+TEST_F(ConnectionTest, ALargeWriteGoesAtOnceAndTheDeferredTextStaysBounded) {
+  db_->execute("CREATE TABLE big (id INT NOT NULL PRIMARY KEY, t MEDIUMTEXT NOT NULL) ENGINE=InnoDB");
+  db_->execute("INSERT INTO big (id, t) VALUES (1, ''), (2, ''), (3, ''), (4, ''), (5, ''), (6, '')");
+  const std::string large(Connection::kDeferOneAtMost + 1, 'x');
+  // Four of these fit in kDeferredAtMost with their SQL, a fifth does not.
+  const std::string quarter(Connection::kDeferredAtMost / 4 - 100, 'y');
+  const std::string update = "UPDATE big SET t = ? WHERE id = ?";
+  {
+    Transaction transaction(*db_);
+    db_->executeLater(update, {std::string("small"), std::int64_t{6}});
+    EXPECT_TRUE(otherCanLock(6, "big"));
+    db_->executeLater(update, {large, std::int64_t{1}});
+    EXPECT_FALSE(otherCanLock(1, "big")) << "a large write waits for nothing";
+    EXPECT_FALSE(otherCanLock(6, "big")) << "what was deferred before it went first";
+    for (std::int64_t id = 2; id <= 5; ++id) {
+      db_->executeLater(update, {quarter, id});
+      EXPECT_TRUE(otherCanLock(id, "big")) << id;
+    }
+    db_->executeLater(update, {std::string("last"), std::int64_t{3}});
+    EXPECT_TRUE(otherCanLock(2, "big")) << "below the bound: still deferred";
+    db_->executeLater(update, {quarter, std::int64_t{4}});
+    EXPECT_FALSE(otherCanLock(2, "big")) << "the deferred text would have passed kDeferredAtMost: sent first";
+    transaction.commit();
+  }
+  EXPECT_EQ(db_->queryOne("SELECT GROUP_CONCAT(LENGTH(t) ORDER BY id) FROM big")->text(0),
+            std::to_string(large.size()) + "," + std::to_string(quarter.size()) + ",4," +
+                std::to_string(quarter.size()) + "," + std::to_string(quarter.size()) + ",5");
 }
 
 TEST_F(ConnectionTest, ADeferredWriteThatFailsThrowsLaterAndItsTransactionRollsBack) {
