@@ -1022,14 +1022,14 @@ void Dispatcher::placeLock(const runs::SiteLock& taken, Batch& batch, double now
 }
 
 void Dispatcher::claimTasks(const std::vector<aegir::QueuedTask>& tasks, Batch* batch) {
+  if (batch) {
+    claimTasksIn(tasks, *batch);
+    return;
+  }
   for (const auto& task : tasks) {
     if (!claiming_.load()) break;
-    if (batch) {
-      claimTask(task, *batch);
-      continue;
-    }
     try {
-      inBatch([&](Batch& own) { claimTask(task, own); });
+      inBatch([&](Batch& own) { claimTasksIn({task}, own); });
     } catch (const db::Error& error) {
       if (error.connectionLost() || !db_) throw;
       // Left out of the mirror until the audit reads it again, so it cannot stop the queue.
@@ -1039,67 +1039,93 @@ void Dispatcher::claimTasks(const std::vector<aegir::QueuedTask>& tasks, Batch* 
   }
 }
 
-bool Dispatcher::claimTask(const aegir::QueuedTask& task, Batch& batch) {
+void Dispatcher::claimTasksIn(const std::vector<aegir::QueuedTask>& tasks, Batch& batch) {
+  struct Claim {
+    aegir::QueuedTask task;
+    bool exclusive = false;
+    int attempts = 1;
+    int timeout = 0;
+    process::LaunchSpec spec;
+  };
   const double now = unixTime();
-  const bool exclusive = policy_.isExclusive(task);
-  const int attempts = retries_.count(task.nid) ? retries_[task.nid].attempts + 1 : 1;
-  const int timeout = settings_.queue.timeoutFor(task.type);
-  process::LaunchSpec spec;
-  spec.executable = drushPath_.empty() ? settings_.queue.drush : drushPath_;
-  spec.arguments = {settings_.queue.alias, "hosting-task", std::to_string(task.nid), "--strict=0", "--force"};
-  std::string command = spec.executable;
-  for (const auto& argument : spec.arguments) command += " " + argument;
-
-  runs::RunStore store(*db_);
-  auto& locks = locksOf(batch);
-  for (const auto& lock : locks) {
-    if (lock.rid <= 0 || batch.ended.count(lock.runId)) continue;  // the guard, applications, runs ending now
-    if (lock.rid == task.rid || lock.exclusive || exclusive) {
-      log_.debug(describe(task) + " waits: site " + std::to_string(lock.rid) + " is held by run " +
-                 std::to_string(lock.runId));
-      return false;
+  const auto& locks = locksOf(batch);
+  std::vector<Claim> claims;
+  std::vector<db::Connection::Sql> statements;
+  for (const auto& task : tasks) {
+    if (!claiming_.load()) break;
+    const bool exclusive = policy_.isExclusive(task);
+    // Held: by a run not ending in this batch (the guard row and applications aside), or by a
+    // claim before it in this batch.
+    auto holds = [&](std::int64_t rid, bool heldExclusive) {
+      return rid == task.rid || heldExclusive || exclusive;
+    };
+    const auto held = std::find_if(locks.begin(), locks.end(), [&](const runs::SiteLock& lock) {
+      return lock.rid > 0 && !batch.ended.count(lock.runId) && holds(lock.rid, lock.exclusive);
+    });
+    if (held != locks.end()) {
+      log_.debug(describe(task) + " waits: site " + std::to_string(held->rid) + " is held by run " +
+                 std::to_string(held->runId));
+      continue;
     }
+    if (std::any_of(claims.begin(), claims.end(),
+                    [&](const Claim& claim) { return holds(claim.task.rid, claim.exclusive); })) {
+      continue;
+    }
+    Claim claim;
+    claim.task = task;
+    claim.exclusive = exclusive;
+    claim.attempts = retries_.count(task.nid) ? retries_[task.nid].attempts + 1 : 1;
+    claim.timeout = settings_.queue.timeoutFor(task.type);
+    claim.spec.executable = drushPath_.empty() ? settings_.queue.drush : drushPath_;
+    claim.spec.arguments = {settings_.queue.alias, "hosting-task", std::to_string(task.nid), "--strict=0", "--force"};
+    std::string command = claim.spec.executable;
+    for (const auto& argument : claim.spec.arguments) command += " " + argument;
+    statements.push_back(aegir::TaskQueue::claimSql(task, static_cast<std::int64_t>(now)));
+    statements.push_back(runs::RunStore::startTaskRunSql({task.nid, task.vid, task.rid, task.type, command,
+                                                          workerId_.load(), host_, claim.attempts, now,
+                                                          static_cast<double>(task.changed), claim.timeout}));
+    claims.push_back(std::move(claim));
+    // Claimed or taken by someone else: either way it is no candidate any more.
+    batch.afterCommit.push_back([this, vid = task.vid] { mirror_.remove(vid); });
   }
-  // Claimed or taken by someone else: either way it is no candidate any more.
-  batch.afterCommit.push_back([this, vid = task.vid] { mirror_.remove(vid); });
-  // The claim and its run record in one round trip, behind the batch's deferred writes: the
-  // record goes in whatever the claim did, and is taken back (never seen outside this
+  if (claims.empty()) return;
+  // Every claim and its run record in one round trip, behind the batch's deferred writes: a
+  // record goes in whatever its claim did, and is taken back (never seen outside this
   // transaction) in the rare case that the claim affected no row.
-  const auto written = db_->executeAll(
-      {aegir::TaskQueue::claimSql(task, static_cast<std::int64_t>(now)),
-       runs::RunStore::startTaskRunSql({task.nid, task.vid, task.rid, task.type, command, workerId_.load(), host_,
-                                        attempts, now, static_cast<double>(task.changed), timeout})});
-  const auto runId = static_cast<std::int64_t>(written.at(1).insertId);
-  if (written.at(0).affected != 1) {
-    store.discardRun(runId);
-    log_.debug(describe(task) + " was taken by another runner");
-    return false;
+  const auto written = db_->executeAll(statements);
+  runs::RunStore store(*db_);
+  for (std::size_t i = 0; i < claims.size(); ++i) {
+    Claim& claim = claims[i];
+    const auto runId = static_cast<std::int64_t>(written.at(2 * i + 1).insertId);
+    if (written.at(2 * i).affected != 1) {
+      store.discardRun(runId);
+      log_.debug(describe(claim.task) + " was taken by another runner");
+      continue;
+    }
+    placeLock({claim.task.rid, claim.exclusive, runId, workerId_.load()}, batch, now);
+    Active active;
+    active.kind = "task";
+    active.task = claim.task;
+    active.exclusive = claim.exclusive;
+    active.attempts = claim.attempts;
+    active.timeout = claim.timeout;
+    active.outputFile = outputFileFor("task-" + std::to_string(claim.task.nid), runId);
+    active.queuedAt = static_cast<double>(claim.task.changed);
+    claim.spec.environment = baseEnvironment_;
+    claim.spec.environment["SKYNET_RUN_ID"] = std::to_string(runId);
+    claim.spec.outputFile = active.outputFile;
+    batch.afterCommit.push_back([this, runId, active] {
+      if (metrics_) metrics_->countClaim("task");
+      {
+        std::lock_guard<std::mutex> lock(activeMutex_);
+        active_[runId] = active;
+      }
+      if (log_.information()) {
+        log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(active.task), runId, active.attempts));
+      }
+    });
+    batch.commands.push_back(Command{Launch{runId, std::move(claim.spec), claim.timeout}});
   }
-  placeLock({task.rid, exclusive, runId, workerId_.load()}, batch, now);
-
-  Active active;
-  active.kind = "task";
-  active.task = task;
-  active.exclusive = exclusive;
-  active.attempts = attempts;
-  active.timeout = timeout;
-  active.outputFile = outputFileFor("task-" + std::to_string(task.nid), runId);
-  active.queuedAt = static_cast<double>(task.changed);
-  spec.environment = baseEnvironment_;
-  spec.environment["SKYNET_RUN_ID"] = std::to_string(runId);
-  spec.outputFile = active.outputFile;
-  batch.afterCommit.push_back([this, runId, active, attempts] {
-    if (metrics_) metrics_->countClaim("task");
-    {
-      std::lock_guard<std::mutex> lock(activeMutex_);
-      active_[runId] = active;
-    }
-    if (log_.information()) {
-      log_.information(Poco::format("%s claimed: run %?d, attempt %d", describe(active.task), runId, attempts));
-    }
-  });
-  batch.commands.push_back(Command{Launch{runId, spec, timeout}});
-  return true;
 }
 
 bool Dispatcher::jobsToClaim() const {

@@ -155,7 +155,9 @@ class Dispatcher {
   void createCronRuns();
   bool jobsToClaim() const;
   void claimJobs(Batch* batch);
-  bool claimTask(const aegir::QueuedTask& task, Batch& batch);
+  // Claims `tasks` in `batch` (those no lock holds back): their claims and run records in one
+  // round trip, their lock rows deferred.
+  void claimTasksIn(const std::vector<aegir::QueuedTask>& tasks, Batch& batch);
   bool claimJob(const runs::DueJob& job, Batch& batch);
   // The locks as this batch sees them: read once, under the lock table's locks.
   std::vector<runs::SiteLock>& locksOf(Batch& batch);

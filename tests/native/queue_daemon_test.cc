@@ -355,25 +355,32 @@ TEST_F(QueueDaemonTest, ASitesLockPassesFromTheRunThatEndsToTheNextAndNoneIsLeft
 }
 
 TEST_F(QueueDaemonTest, AClaimThatFindsItsTaskTakenLeavesNoRunRecordAndTheQueueGoesOn) {
-  // The claim and its run record go to the server together (dispatcher.cc, claimTask): when the
-  // claim affects no row, the record is taken back in the same transaction.
+  // A batch's claims and their run records go to the server together (dispatcher.cc,
+  // claimTasksIn): where a claim affects no row, its record is taken back in the same transaction,
+  // and the claims beside it keep their own records.
   const auto first = site_->aegir().queueTask(10, "verify", "sleep:1", 1700000100);
-  const auto taken = site_->aegir().queueTask(11, "verify", "succeed", 1700000200);
-  const auto last = site_->aegir().queueTask(12, "verify", "succeed", 1700000300);
-  // Polls far apart: the poll that reads the queue comes before the first run, the next one after
-  // the run's end, whose batch claims from the copy (a poll would find the task taken).
-  start("[queue]\nconcurrency = 1\npoll_interval = 3\n");
-  ASSERT_TRUE(waitUntil([&] { return site_->aegir().current(first.nid).status == aegir::kProcessing; }));
+  const auto second = site_->aegir().queueTask(11, "verify", "sleep:1", 1700000150);
+  const auto taken = site_->aegir().queueTask(12, "verify", "succeed", 1700000200);
+  const auto last = site_->aegir().queueTask(13, "verify", "succeed", 1700000300);
+  // Polls far apart: the poll that reads the queue comes before the first runs, the next one
+  // after their ends, whose batches claim from the copy (a poll would find the task taken).
+  start("[queue]\nconcurrency = 2\npoll_interval = 3\n");
+  ASSERT_TRUE(waitUntil([&] {
+    return site_->aegir().current(first.nid).status == aegir::kProcessing &&
+           site_->aegir().current(second.nid).status == aegir::kProcessing;
+  }));
   // Taken while the daemon's copy of the queue still holds it, by an administrator's statement
   // that leaves no trace the daemon reads (no `executed`, so its site does not count as busy).
   site_->db().execute("UPDATE {hosting_task} SET task_status = -1 WHERE vid = ?", {taken.vid});
-  ASSERT_TRUE(waitUntil([&] { return allFinished({first.nid, last.nid}); }));
+  ASSERT_TRUE(waitUntil([&] { return allFinished({first.nid, second.nid, last.nid}); }));
   EXPECT_TRUE(capture_->contains("was taken by another runner")) << "the claim of the taken task was not tried";
   EXPECT_TRUE(runsOf(taken.nid).empty());
   EXPECT_EQ(site_->aegir().current(taken.nid).status, aegir::kProcessing) << "left as the other runner set it";
-  EXPECT_EQ(finalRun(first.nid).state, "succeeded");
-  EXPECT_EQ(finalRun(last.nid).state, "succeeded");
-  EXPECT_EQ(site_->db().queryOne("SELECT COUNT(*) FROM {skynet_run}")->integer(0), 2);
+  for (const auto nid : {first.nid, second.nid, last.nid}) {
+    ASSERT_EQ(runsOf(nid).size(), 1u) << nid;
+    EXPECT_EQ(finalRun(nid).state, "succeeded") << nid;
+  }
+  EXPECT_EQ(site_->db().queryOne("SELECT COUNT(*) FROM {skynet_run}")->integer(0), 3);
   ASSERT_TRUE(waitUntil([&] {
     return site_->db().queryOne("SELECT COUNT(*) FROM {skynet_lock} WHERE rid <> 0")->integer(0) == 0;
   }));
