@@ -180,11 +180,6 @@ db::Connection::Sql TaskQueue::claimSql(const QueuedTask& task, std::int64_t now
           {now, task.vid, task.nid}};
 }
 
-bool TaskQueue::claim(const QueuedTask& task, std::int64_t now) {
-  const auto sql = claimSql(task, now);
-  return db_.execute(sql.sql, sql.params) == 1;
-}
-
 db::Connection::Sql TaskQueue::statesRead(const std::vector<std::int64_t>& nids) {
   std::string marks;
   for (std::size_t i = 0; i < nids.size(); ++i) marks += i ? ", ?" : "?";

@@ -92,12 +92,10 @@ class TaskQueue {
   std::int64_t queueDepth();
 
   // The claim: 0 -> -1 on the queued revision, only while it is still current and queued.
-  // Atomic against other daemons and Aegir's runners; true when this call took the task.
+  // Atomic against other daemons and Aegir's runners; it took the task when it affected one row.
   // It also sets `executed`, so other daemons count the site as busy (kProcessingSitesSubquery) during
-  // the seconds before hosting-task saves its own revision.
-  bool claim(const QueuedTask& task, std::int64_t now);
-  // The same claim, to send with other statements (db::Connection::executeAll): it took the task
-  // when it affected one row.
+  // the seconds before hosting-task saves its own revision. Sent with the run record's insert
+  // (db::Connection::executeAll, as Dispatcher::claimTasksIn does).
   static db::Connection::Sql claimSql(const QueuedTask& task, std::int64_t now);
   TaskState state(std::int64_t nid);
   // The same for several tasks in one statement, by nid; a task whose node is gone is absent.

@@ -237,7 +237,7 @@ Statement& Connection::prepare(const std::string& sql) {
 }
 
 std::vector<Row> Connection::query(const std::string& sql, const std::vector<Value>& params) {
-  if (!deferred_.empty()) return std::move(sendText({withLiterals(sql, params)}, {describe(sql)}).front().rows);
+  if (!deferred_.empty()) return std::move(sendAll({{sql, params}}).front().rows);
   std::vector<Row> rows;
   prepare(sql).run(params, &rows);
   return rows;
@@ -251,7 +251,7 @@ std::optional<Row> Connection::queryOne(const std::string& sql, const std::vecto
 
 std::uint64_t Connection::execute(const std::string& sql, const std::vector<Value>& params) {
   if (!deferred_.empty()) {
-    const Written written = sendText({withLiterals(sql, params)}, {describe(sql)}).front().written;
+    const Written written = sendAll({{sql, params}}).front().written;
     lastInsertId_ = written.insertId;
     return written.affected;
   }
@@ -266,20 +266,20 @@ void Connection::executeLater(const std::string& sql, const std::vector<Value>& 
     execute(sql, params);
     return;
   }
-  std::string text = withLiterals(sql, params);
-  if (text.size() > kDeferOneAtMost) {
+  Text write = asText(sql, params);
+  if (write.text.size() > kDeferOneAtMost) {
     sendDeferred();
     execute(sql, params);
     return;
   }
-  if (deferredBytes_ + text.size() > kDeferredAtMost) sendDeferred();
-  deferredBytes_ += text.size();
-  deferred_.push_back(std::move(text));
-  deferredDescribed_.push_back(describe(sql));
+  std::size_t deferredBytes = 0;
+  for (const auto& deferred : deferred_) deferredBytes += deferred.text.size();
+  if (deferredBytes + write.text.size() > kDeferredAtMost) sendDeferred();
+  deferred_.push_back(std::move(write));
 }
 
 void Connection::sendDeferred() {
-  if (!deferred_.empty()) sendText({}, {});
+  if (!deferred_.empty()) sendText({});
 }
 
 std::uint64_t Connection::lastInsertId() const { return lastInsertId_; }
@@ -316,7 +316,7 @@ void appendLiteral(std::string& out, const Value& value, st_mysql* mysql, const 
 
 }  // namespace
 
-std::string Connection::withLiterals(const std::string& sql, const std::vector<Value>& params) const {
+Connection::Text Connection::asText(const std::string& sql, const std::vector<Value>& params) const {
   // Tables first: a value holding {braces} must reach the server as it is.
   const std::string expanded = expandTables(sql);
   std::string out;
@@ -340,11 +340,10 @@ std::string Connection::withLiterals(const std::string& sql, const std::vector<V
     appendLiteral(out, params[next++], handle_.get(), sql);
   }
   if (next != params.size()) throw std::invalid_argument("fewer ? than parameters in \"" + describe(sql) + "\"");
-  return out;
+  return {std::move(out), describe(sql)};
 }
 
-std::vector<Connection::TextResult> Connection::sendText(const std::vector<std::string>& statements,
-                                                         const std::vector<std::string>& described) {
+std::vector<Connection::TextResult> Connection::sendText(const std::vector<Text>& statements) {
   std::string text;
   std::vector<std::string> names;
   const bool withStart = startPending_;
@@ -352,17 +351,15 @@ std::vector<Connection::TextResult> Connection::sendText(const std::vector<std::
     text = "START TRANSACTION";
     names.emplace_back("START TRANSACTION");
   }
-  auto add = [&](const std::string& statement, const std::string& name) {
+  auto add = [&](const Text& statement) {
     if (!text.empty()) text += ";\n";
-    text += statement;
-    names.push_back(name);
+    text += statement.text;
+    names.push_back(statement.described);
   };
-  for (std::size_t i = 0; i < deferred_.size(); ++i) add(deferred_[i], deferredDescribed_[i]);
-  for (std::size_t i = 0; i < statements.size(); ++i) add(statements[i], described.at(i));
+  for (const auto& deferred : deferred_) add(deferred);
+  for (const auto& statement : statements) add(statement);
   // Sent, whatever comes back: a failure leaves the transaction to roll back, taking them along.
   deferred_.clear();
-  deferredDescribed_.clear();
-  deferredBytes_ = 0;
   std::vector<TextResult> results;
   if (names.empty()) return results;
   const std::size_t firstWanted = names.size() - statements.size();
@@ -409,14 +406,10 @@ std::vector<Connection::TextResult> Connection::sendText(const std::vector<std::
 }
 
 std::vector<Connection::TextResult> Connection::sendAll(const std::vector<Sql>& statements) {
-  std::vector<std::string> texts;
-  std::vector<std::string> described;
-  for (const auto& statement : statements) {
-    texts.push_back(withLiterals(statement.sql, statement.params));
-    described.push_back(describe(statement.sql));
-  }
   if (statements.empty()) return {};
-  return sendText(texts, described);
+  std::vector<Text> texts;
+  for (const auto& statement : statements) texts.push_back(asText(statement.sql, statement.params));
+  return sendText(texts);
 }
 
 std::vector<std::vector<Row>> Connection::readAll(const std::vector<Sql>& reads) {
@@ -449,8 +442,6 @@ Transaction::~Transaction() {
     return;
   }
   connection_.deferred_.clear();
-  connection_.deferredDescribed_.clear();
-  connection_.deferredBytes_ = 0;
   if (connection_.startPending_) {
     connection_.startPending_ = false;  // nothing was sent: nothing to roll back
     return;
@@ -465,7 +456,7 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   if (outer_) {
     if (connection_.rollbackOnly_) throw Error("a part of this transaction failed; nothing was committed", 0);
-    if (!connection_.deferred_.empty()) connection_.sendText({"COMMIT"}, {"COMMIT"});
+    if (!connection_.deferred_.empty()) connection_.sendText({{"COMMIT", "COMMIT"}});
     else if (connection_.startPending_) connection_.startPending_ = false;  // nothing was sent
     else connection_.execute("COMMIT");
   }

@@ -150,21 +150,23 @@ class Connection {
   Statement& prepare(const std::string& sql);
   // Sends the START TRANSACTION a Transaction deferred, if it is still pending.
   void startIfPending();
-  // `sql` with its tables expanded and each ? written as its parameter's literal.
-  std::string withLiterals(const std::string& sql, const std::vector<Value>& params) const;
+  // A statement as text ready to send: its tables expanded and each ? written as its parameter's
+  // literal; `described` names it in an error (its first words, no values).
+  struct Text {
+    std::string text;
+    std::string described;
+  };
+  Text asText(const std::string& sql, const std::vector<Value>& params) const;
   // What one statement of a multi-statement query returned.
   struct TextResult {
     std::vector<Row> rows;  // its result set, if it had one
     Written written;        // else what it changed
   };
   std::vector<TextResult> sendAll(const std::vector<Sql>& statements);
-  // Sends the pending START, the deferred writes and then `statements` (SQL text ready to send,
-  // `described` naming each for errors) as one query, and returns the results of `statements`.
-  std::vector<TextResult> sendText(const std::vector<std::string>& statements, const std::vector<std::string>& described);
-  // Deferred writes, ready to send (and what names each in an error).
-  std::vector<std::string> deferred_;
-  std::vector<std::string> deferredDescribed_;
-  std::size_t deferredBytes_ = 0;
+  // Sends the pending START, the deferred writes and then `statements` as one query, and returns
+  // the results of `statements`.
+  std::vector<TextResult> sendText(const std::vector<Text>& statements);
+  std::vector<Text> deferred_;
   // Sends the writes deferred so far, alone.
   void sendDeferred();
   int transactionDepth_ = 0;

@@ -50,19 +50,13 @@ db::Connection::Sql RunStore::startTaskRunSql(const TaskRunStart& start) {
            static_cast<std::int64_t>(start.timeout), start.started}};
 }
 
-std::int64_t RunStore::startTaskRun(const TaskRunStart& start) {
-  const auto sql = startTaskRunSql(start);
-  db_.execute(sql.sql, sql.params);
-  return static_cast<std::int64_t>(db_.lastInsertId());
-}
-
 void RunStore::discardRun(std::int64_t runId) { db_.executeLater("DELETE FROM {skynet_run} WHERE id = ?", {runId}); }
 
 void RunStore::setProcess(std::int64_t runId, const RunProcess& process) {
   db_.executeLater("UPDATE {skynet_run} SET pid = ?, proc_start = ?, boot_id = ?, output_file = ?, started = ? "
-              "WHERE id = ?",
-              {process.pid, static_cast<std::int64_t>(process.procStart), process.bootId, process.outputFile,
-               process.started, runId});
+                   "WHERE id = ?",
+                   {process.pid, static_cast<std::int64_t>(process.procStart), process.bootId, process.outputFile,
+                    process.started, runId});
 }
 
 void RunStore::finishRun(std::int64_t runId, const RunEnd& end, Locks locks) {
@@ -118,7 +112,7 @@ std::vector<SiteLock> RunStore::heldLocks() {
 
 void RunStore::takeLock(const SiteLock& lock, double now) {
   db_.executeLater("INSERT INTO {skynet_lock} (rid, exclusive, run_id, worker_id, taken) VALUES (?, ?, ?, ?, ?)",
-              {lock.rid, static_cast<std::int64_t>(lock.exclusive ? 1 : 0), lock.runId, lock.workerId, now});
+                   {lock.rid, static_cast<std::int64_t>(lock.exclusive ? 1 : 0), lock.runId, lock.workerId, now});
 }
 
 void RunStore::releaseLocks(std::int64_t runId) {

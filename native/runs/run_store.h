@@ -131,9 +131,8 @@ class RunStore {
  public:
   explicit RunStore(db::Connection& connection) : db_(connection) {}
 
-  std::int64_t startTaskRun(const TaskRunStart& start);
-  // The same insert, to send with other statements (db::Connection::executeAll): the run's id is
-  // its insert id.
+  // A task run's insert, sent with its claim (db::Connection::executeAll, as
+  // Dispatcher::claimTasksIn does): the run's id is its insert id.
   static db::Connection::Sql startTaskRunSql(const TaskRunStart& start);
   // Takes back a run inserted in this transaction that will not run (its claim affected no row).
   // Deferred, as setProcess().

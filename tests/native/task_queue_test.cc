@@ -24,6 +24,11 @@ namespace {
 using testing::AegirFixture;
 using testing::Sandbox;
 
+// The claim as the daemon sends it (with its run record's insert, Dispatcher::claimTasksIn).
+bool claimTask(db::Connection& connection, const QueuedTask& task, std::int64_t now) {
+  return connection.executeAll({TaskQueue::claimSql(task, now)}).at(0).affected == 1;
+}
+
 std::string databaseName() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = std::string("q_") + info->name();
@@ -137,7 +142,7 @@ TEST_F(TaskQueueTest, ListsAboveAGivenRevisionInVidOrderUpToALimit) {
 TEST_F(TaskQueueTest, TellsWhichRevisionsAreStillQueued) {
   const auto waiting = fixture_->queueTask(10, "verify");
   const auto claimed = fixture_->queueTask(11, "verify");
-  ASSERT_TRUE(queue_->claim(queue_->queuedAbove(claimed.vid - 1, 1).at(0), 1700000000));
+  ASSERT_TRUE(claimTask(*db_, queue_->queuedAbove(claimed.vid - 1, 1).at(0), 1700000000));
   EXPECT_EQ(queue_->stillQueued({waiting.vid, claimed.vid, 999999}), (std::set<std::int64_t>{waiting.vid}));
   EXPECT_TRUE(queue_->stillQueued({}).empty());
   EXPECT_THROW(queue_->stillQueued(std::vector<std::int64_t>(TaskQueue::kStillQueuedAtOnce + 1, 1)), std::invalid_argument);
@@ -164,7 +169,7 @@ TEST_F(TaskQueueTest, TheAuditsReadOfAChunkFindsWhatTheJoinFinds) {
   const auto last = fixture_->queueTask(10, "backup");
   // `ran` ran: its queued revision stays at 0, a new current one at 1 (hosting-task's save).
   const auto ranNow = saveNewRevision(ran, "backup", 11, 1, 1);
-  ASSERT_TRUE(queue_->claim(queue_->queuedBetween(claimed.vid, claimed.vid + 1).at(0), 1700000000));
+  ASSERT_TRUE(claimTask(*db_, queue_->queuedBetween(claimed.vid, claimed.vid + 1).at(0), 1700000000));
   const auto vidsOf = [](const std::vector<QueuedTask>& tasks) {
     std::vector<std::int64_t> vids;
     for (const auto& task : tasks) vids.push_back(task.vid);
@@ -237,7 +242,7 @@ TEST_F(TaskQueueTest, TheDigestOfAChunkAtStatusZeroIsWhatItsReadingSawAndFollows
   EXPECT_EQ(queue_->queuedInHistory(first, second, &again).size(), 2u);
   EXPECT_EQ(again, setBack);
 
-  ASSERT_TRUE(queue_->claim(queue_->queuedBetween(queued.vid, queued.vid + 1).at(0), 1700000000));
+  ASSERT_TRUE(claimTask(*db_, queue_->queuedBetween(queued.vid, queued.vid + 1).at(0), 1700000000));
   EXPECT_NE(queue_->atZeroDigest(first, second), setBack);
 }
 
@@ -291,7 +296,7 @@ TEST_F(TaskQueueTest, TheProbedMaxVidIgnoresAStrayTaskRowFarAboveTheOthers) {
 
 TEST_F(TaskQueueTest, ResetClaimedRevisionOnlyOnceHostingTaskSavedItsOwn) {
   const auto task = fixture_->queueTask(10, "verify");
-  ASSERT_TRUE(queue_->claim(queue_->queuedAbove(0, 1).at(0), 1700000000));
+  ASSERT_TRUE(claimTask(*db_, queue_->queuedAbove(0, 1).at(0), 1700000000));
   // The caller passes the current revision as it read it (TaskQueue::state(), as the dispatcher).
   const auto reset = [&] { queue_->resetClaimedRevision(task.vid, queue_->state(task.nid).currentVid); };
   // Still the current revision: hosting-task has not taken it; the claim stays.
@@ -369,13 +374,13 @@ TEST_F(TaskQueueTest, ReadsWhetherHostingQueuedIsEnabled) {
 TEST_F(TaskQueueTest, ClaimTakesTheQueuedRevisionOnce) {
   const auto task = fixture_->queueTask(10, "verify");
   const auto queued = queue_->queuedAbove(0, 10).at(0);
-  EXPECT_TRUE(queue_->claim(queued, 1700000000));
+  EXPECT_TRUE(claimTask(*db_, queued, 1700000000));
   EXPECT_EQ(fixture_->statusOf(task.vid), kProcessing);
   EXPECT_EQ(fixture_->current(task.nid).executed, 1700000000);
   // Another daemon now sees the site as busy, before hosting-task has saved its revision.
   EXPECT_EQ(probe(1700000010).processingSites, std::set<std::int64_t>{10});
   EXPECT_EQ(queue_->processingSites(1700000010), std::set<std::int64_t>{10});
-  EXPECT_FALSE(queue_->claim(queued, 1700000000));
+  EXPECT_FALSE(claimTask(*db_, queued, 1700000000));
   EXPECT_TRUE(queuedNids().empty());
 }
 
@@ -387,9 +392,8 @@ TEST_F(TaskQueueTest, ClaimIsAtomicAcrossConnections) {
   for (int r = 0; r < 4; ++r) {
     racers.emplace_back([&] {
       db::Connection own(params_);
-      TaskQueue queue(own);
       for (const auto& task : tasks) {
-        if (queue.claim(task, 1700000000)) ++claims;
+        if (claimTask(own, task, 1700000000)) ++claims;
       }
     });
   }
@@ -403,14 +407,14 @@ TEST_F(TaskQueueTest, ClaimRefusesARevisionThatIsNoLongerCurrent) {
   const auto queued = queue_->queuedAbove(0, 10).at(0);
   db_->execute("INSERT INTO {node_revision} (nid, uid, title, log, timestamp) VALUES (?, 1, 't', '', 0)", {task.nid});
   db_->execute("UPDATE {node} SET vid = ? WHERE nid = ?", {static_cast<std::int64_t>(db_->lastInsertId()), task.nid});
-  EXPECT_FALSE(queue_->claim(queued, 1700000000));
+  EXPECT_FALSE(claimTask(*db_, queued, 1700000000));
   EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
 }
 
 TEST_F(TaskQueueTest, ReleaseGivesBackOnlyAClaimedRevision) {
   const auto task = fixture_->queueTask(10, "verify");
   EXPECT_FALSE(queue_->release(task.vid));
-  ASSERT_TRUE(queue_->claim(queue_->queuedAbove(0, 1).at(0), 1700000000));
+  ASSERT_TRUE(claimTask(*db_, queue_->queuedAbove(0, 1).at(0), 1700000000));
   EXPECT_TRUE(queue_->release(task.vid));
   EXPECT_EQ(fixture_->statusOf(task.vid), kQueued);
 }
@@ -491,7 +495,7 @@ TEST_F(TaskQueueTest, TheBatchStartReadsLocksAndStatesAsAloneAndLocksOnlyTheLock
   runs::RunStore store(*db_);
   const auto claimed = fixture_->queueTask(10, "verify");
   const auto queued = fixture_->queueTask(11, "backup");
-  ASSERT_TRUE(queue_->claim(queue_->queuedAbove(0, 1).at(0), 1700000000));
+  ASSERT_TRUE(claimTask(*db_, queue_->queuedAbove(0, 1).at(0), 1700000000));
   store.takeLock({10, false, 41, 3}, 1700000000);
   store.takeLock({-7, true, 42, 3}, 1700000000);
   const std::int64_t gone = 999999;
@@ -590,7 +594,7 @@ TEST_F(TaskQueueTest, UsesTheDrupalTablePrefix) {
   EXPECT_TRUE(queue.missingTables().empty());
   const auto task = fixture.queueTask(10, "verify");
   EXPECT_EQ(queue.queuedAbove(0, 10).at(0).nid, task.nid);
-  EXPECT_TRUE(queue.claim(queue.queuedAbove(0, 10).at(0), 1700000000));
+  EXPECT_TRUE(claimTask(prefixed, queue.queuedAbove(0, 10).at(0), 1700000000));
   runs::migrate(prefixed);
   EXPECT_EQ(prefixed.queryOne("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
                               "AND TABLE_NAME = 'aegir_skynet_run'")
@@ -753,7 +757,10 @@ TEST(RunStore, AnEndIsRecordedWholeOnARunningRunAndAStopReportedFirstKeepsItsSta
   runs::migrate(connection);
   runs::RunStore store(connection);
   const auto start = [&] {
-    return store.startTaskRun({1, 2, 3, "verify", "drush", 0, "host", 1, 1000.5, 999, 60});
+    return static_cast<std::int64_t>(
+        connection.executeAll({runs::RunStore::startTaskRunSql({1, 2, 3, "verify", "drush", 0, "host", 1, 1000.5, 999, 60})})
+            .at(0)
+            .insertId);
   };
   const auto read = [&](std::int64_t id) {
     return *connection.queryOne("SELECT state, exit_code, term_signal, stopped, message, log_tail, pid, output_file "
